@@ -1,0 +1,165 @@
+"""Command line: each command parses its arguments and calls one library function.
+
+    sparring train --preset demo [--train.steps=4 ...]     self-play; prints where the run is
+    sparring eval --model RUN_DIR|ADAPTER|SPEC [--suite heldout | --file prompts.jsonl]
+    sparring presets                                        list shipped presets
+    sparring config [--preset demo] [--fields]              print a resolved config, or every field
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+# Every default works offline: never let a library reach for a hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+class UserError(Exception):
+    """Raised for mistakes the user can fix; printed as one line, no traceback."""
+
+
+def _quiet_libraries() -> None:
+    import warnings
+
+    import transformers
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    warnings.filterwarnings("ignore", category=UserWarning, module="peft")
+
+
+def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
+    from sparring.config import load_config, parse_overrides
+    from sparring.rl.loop import train
+    from sparring.runs.summary import print_summary
+
+    cfg = load_config(preset=args.preset, path=args.config, overrides=parse_overrides(rest))
+    _quiet_libraries()
+    run = train(cfg, name=args.preset or (Path(args.config).stem if args.config else "run"))
+    print_summary(run)
+    print(f"results: {run.path}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
+    from sparring.evals.runner import evaluate_defender
+    from sparring.evals.suites import load_prompt_file, load_suite
+    from sparring.judges.registry import build_judge
+    from sparring.models.policy import load_player
+    from sparring.rl.loop import progress_bar
+    from sparring.runs.summary import summary_table
+    from sparring.runs.rundir import write_json_atomic
+
+    if rest:
+        raise UserError(f"unexpected arguments: {' '.join(rest)}")
+    if args.file:
+        prompts = load_prompt_file(args.file)
+        prompts = prompts[: args.limit] if args.limit else prompts
+        suite = str(args.file)
+    else:
+        prompts = load_suite(args.suite, limit=args.limit, seed=args.seed)
+        suite = args.suite
+    _quiet_libraries()
+    player = load_player(args.model, role=args.role, cache_dir=args.cache_dir, device=args.device, bf16=args.bf16)
+    judge = build_judge(args.judge)
+    with progress_bar() as progress:
+        task = progress.add_task(f"eval {suite}", total=len(prompts))
+        summary, transcripts = evaluate_defender(
+            player, judge, prompts, max_new_tokens=args.max_new_tokens, batch_size=args.batch_size,
+            on_batch=lambda n: progress.advance(task, n))
+    summary |= {"suite": suite, "model": args.model, "role": args.role, "judge": args.judge}
+    summary_table({"result": summary}).print()
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(out / "eval.json", summary)
+        (out / "transcripts.jsonl").write_text("".join(json.dumps(t) + "\n" for t in transcripts))
+        print(f"results: {out}")
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace, rest: list[str]) -> int:
+    from sparring.config import preset_names
+
+    print("\n".join(preset_names()))
+    return 0
+
+
+def cmd_config(args: argparse.Namespace, rest: list[str]) -> int:
+    from sparring.config import field_help, load_config, parse_overrides
+
+    if args.fields:
+        for name, default, desc in field_help():
+            print(f"--{name:32s} {default:24s} {desc}")
+        return 0
+    print(load_config(preset=args.preset, path=args.config, overrides=parse_overrides(rest)).to_yaml(), end="")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sparring", description="Online self-play safety training for LLMs.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="run self-play; any config field can be overridden as --section.field=value")
+    p.add_argument("--preset", help="shipped preset (sparring presets lists them)")
+    p.add_argument("--config", help="YAML config file (e.g. a run's config.yaml to repeat it)")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("eval", help="evaluate a defender on a suite or on your own prompt file")
+    p.add_argument("--model", required=True, help="model spec, run directory or PEFT adapter directory")
+    p.add_argument("--role", default="defender", choices=["defender", "attacker"], help="adapter of a run to load")
+    p.add_argument("--suite", default="heldout", help="suite name")
+    p.add_argument("--file", help="JSONL/CSV with prompt and label columns (instead of --suite)")
+    p.add_argument("--limit", type=int, help="evaluate at most this many prompts")
+    p.add_argument("--judge", default="embedded", help="judge name")
+    p.add_argument("--max-new-tokens", type=int, default=96)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--seed", type=int, default=0, help="sampling seed for --limit")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--cache-dir", default=None)
+    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
+    p.add_argument("--out", help="directory for eval.json and transcripts.jsonl")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("presets", help="list shipped presets")
+    p.set_defaults(func=cmd_presets)
+
+    p = sub.add_parser("config", help="print the resolved config (or --fields for every field)")
+    p.add_argument("--preset")
+    p.add_argument("--config")
+    p.add_argument("--fields", action="store_true")
+    p.set_defaults(func=cmd_config)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from sparring.config import ConfigError
+    from sparring.models.resolve import ModelSpecError
+
+    args, rest = build_parser().parse_known_args(argv)
+    if os.environ.get("SPARRING_DEBUG"):
+        return args.func(args, rest)  # full tracebacks while developing
+    try:
+        return args.func(args, rest)
+    except (UserError, ConfigError, ModelSpecError, FileNotFoundError, FileExistsError) as e:
+        print(f"sparring: error: {e}", file=sys.stderr)
+        return 2
+    except ValueError as e:  # bad data files and unknown names (suites, judges) raise ValueError with the fix
+        print(f"sparring: error: {e}", file=sys.stderr)
+        return 2
+    except ImportError as e:
+        print(f"sparring: error: missing dependency: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("sparring: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,264 @@
+"""Typed run configuration: one YAML file, one namespace per concern, every field a dotted CLI flag.
+
+    sparring train --preset demo --train.steps=4 --defender.lr=1e-4
+
+Field descriptions double as documentation (`sparring config --help-fields`). Presets live in
+``sparring/presets/*.yaml`` and list only their differences from the defaults below.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class ConfigError(ValueError):
+    """A config value is wrong; the message names the field and what was expected."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class LoraSpec(_Section):
+    r: int = Field(16, ge=1, description="LoRA rank.")
+    alpha: int = Field(32, ge=1, description="LoRA alpha (scale = alpha / r).")
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="LoRA dropout.")
+    target_modules: list[str] | str = Field(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+        description='Modules to adapt, or "all-linear".',
+    )
+
+
+class RoleConfig(_Section):
+    model: str | None = Field(
+        None, description="Base model for this role in `separate` mode (HF id, local path or alias)."
+    )
+    adapter: str | None = Field(None, description="Start from this PEFT adapter directory instead of a fresh one.")
+    trainable: bool = Field(True, description="False freezes the role: its opponent trains against a static copy.")
+    lr: float = Field(5e-5, gt=0, description="AdamW learning rate of this role's trainable weights.")
+    max_new_tokens: int = Field(96, ge=1, description="Sampling budget per turn.")
+    temperature: float = Field(1.0, gt=0, description="Sampling temperature.")
+    top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling.")
+    reasoning: bool = Field(False, description="Ask for private <think> reasoning before the visible turn.")
+    system_prompt: str | None = Field(None, description="Optional system prompt (defender only).")
+
+
+class AttackerConfig(RoleConfig):
+    enabled: bool = Field(True, description="False: no attacker, the defender trains on the seeds alone.")
+    reasoning: bool = Field(True, description="The attacker writes <think> reasoning the defender never sees.")
+    max_new_tokens: int = Field(128, ge=1, description="Sampling budget per attack.")
+    unrevised_share: float = Field(
+        0.2, ge=0, le=1, description="Share of seeds that go to the defender unrevised (keeps plain requests in play)."
+    )
+
+
+class DefenderConfig(RoleConfig):
+    pass
+
+
+class JudgeConfig(_Section):
+    kind: str = Field("embedded", description="Judge name from the judge registry (or a dotted import path).")
+    options: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments for the judge factory.")
+
+
+class RewardConfig(_Section):
+    table: Literal["zero_sum", "general_sum"] = Field("zero_sum", description="Reward table (docs/rewards.md).")
+    format_weight: float = Field(1.0, ge=0, description="Attacker penalty for a malformed turn.")
+    faithfulness_weight: float = Field(0.5, ge=0, description="Attacker bonus for keeping the seed's label/topic.")
+    novelty_weight: float = Field(0.0, ge=0, description="Attacker bonus for attacks unlike earlier ones.")
+
+
+class TrainConfig(_Section):
+    steps: int = Field(20, ge=0, description="Number of self-play steps.")
+    seeds_per_step: int = Field(8, ge=1, description="Distinct seeds drawn per step.")
+    group_size: int = Field(2, ge=1, description="Samples per seed (group baselines need >= 2).")
+    harmful_share: float = Field(0.5, ge=0, le=1, description="Probability a drawn seed is harmful.")
+    algorithm: Literal["reinforce_pp", "grpo", "rloo"] = Field(
+        "reinforce_pp", description="Advantage estimator: REINFORCE++ (KL in reward) or group baselines."
+    )
+    kl_coef: float = Field(0.05, ge=0, description="KL penalty to the reference policy (adapters disabled).")
+    kl_kind: Literal["k1", "k2", "k3"] = Field("k3", description="KL estimator.")
+    ppo_epochs: int = Field(1, ge=1, description="Passes over each batch; >1 enables ratio clipping.")
+    clip_eps: float = Field(0.2, gt=0, description="PPO ratio clip.")
+    minibatch_size: int = Field(8, ge=1, description="Sequences per forward/backward pass.")
+    max_grad_norm: float = Field(1.0, gt=0, description="Gradient clipping.")
+    weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay.")
+    bf16: bool = Field(True, description="bfloat16 autocast for forward/backward (CPU and GPU).")
+    seed: int = Field(0, description="Seeds Python, NumPy and torch; a run is repeatable from its config.")
+    log_every: int = Field(1, ge=1, description="Console log interval in steps.")
+    save_every: int = Field(0, ge=0, description="Save adapters every N steps (0: only at the end).")
+
+
+class EvalConfig(_Section):
+    suite: str = Field("heldout", description="Suite for the before/after evaluation (or a path to a JSONL/CSV).")
+    limit: int | None = Field(64, ge=1, description="Prompts to evaluate (None: all).")
+    max_new_tokens: int = Field(96, ge=1, description="Answer budget.")
+    batch_size: int = Field(32, ge=1, description="Generation batch size.")
+    before: bool = Field(True, description="Evaluate the defender before training.")
+    after: bool = Field(True, description="Evaluate the defender after training.")
+
+
+class Config(_Section):
+    """Everything a run needs. Saved as ``config.yaml`` in the run directory."""
+
+    run_dir: str | None = Field(None, description="Output directory (default runs/<preset>-<timestamp>).")
+    model: str = Field("smollm2-135m-instruct", description="Base model: HF id, local path or offline alias.")
+    cache_dir: str | None = Field(None, description="Where converted models are cached (default ~/.cache/sparring).")
+    mode: Literal["adapters", "shared", "separate"] = Field(
+        "adapters", description="adapters: one base + a LoRA per role; shared: one set of weights; separate: two bases."
+    )
+    device: str = Field("auto", description="auto, cpu, cuda, cuda:1, ...")
+    lora: LoraSpec = Field(default_factory=LoraSpec)
+    attacker: AttackerConfig = Field(default_factory=AttackerConfig)
+    defender: DefenderConfig = Field(default_factory=DefenderConfig)
+    judge: JudgeConfig = Field(default_factory=JudgeConfig)
+    reward: RewardConfig = Field(default_factory=RewardConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    eval: EvalConfig = Field(default_factory=EvalConfig)
+    seeds: str | None = Field(None, description="A JSONL/CSV of seeds (prompt,label) instead of the shipped pools.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Config:
+        if self.train.algorithm in ("grpo", "rloo") and self.train.group_size < 2:
+            raise ValueError("train.group_size must be >= 2 for group baselines (grpo/rloo)")
+        if self.mode != "separate" and (self.attacker.model or self.defender.model):
+            raise ValueError("attacker.model/defender.model are only used with mode=separate")
+        return self
+
+    @property
+    def trained_roles(self) -> list[str]:
+        roles = []
+        if self.attacker.enabled and self.attacker.trainable:
+            roles.append("attacker")
+        if self.defender.trainable:
+            roles.append("defender")
+        return roles
+
+    def role(self, name: str) -> RoleConfig:
+        return getattr(self, name)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Loading: preset or file, then dotted overrides; every error becomes one line naming the field.
+
+
+def preset_names() -> list[str]:
+    files = importlib.resources.files("sparring") / "presets"
+    return sorted(p.name.removesuffix(".yaml") for p in files.iterdir() if p.name.endswith(".yaml"))
+
+
+def _read_yaml(text: str, where: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{where}{line}: not valid YAML ({getattr(e, 'problem', e)})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping of config sections at the top level")
+    return data
+
+
+def _preset_dict(name: str) -> dict[str, Any]:
+    path = importlib.resources.files("sparring") / "presets" / f"{name}.yaml"
+    if not path.is_file():
+        raise ConfigError(f"unknown preset {name!r}; available: {', '.join(preset_names())}")
+    return _read_yaml(path.read_text(), f"preset {name}")
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    node = data
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"--{dotted}: {key} is not a section")
+    node[keys[-1]] = value
+
+
+def parse_overrides(args: list[str]) -> dict[str, Any]:
+    """``["--train.steps=3", "--judge.kind", "embedded"]`` -> ``{"train.steps": 3, "judge.kind": "embedded"}``."""
+    out: dict[str, Any] = {}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("--") or len(arg) == 2:
+            raise ConfigError(f"unexpected argument {arg!r}; overrides look like --section.field=value")
+        key, eq, raw = arg[2:].partition("=")
+        if not eq:
+            if i + 1 >= len(args):
+                raise ConfigError(f"--{key} needs a value")
+            i += 1
+            raw = args[i]
+        # YAML parsing gives numbers, booleans, null and lists their natural types.
+        try:
+            out[key] = yaml.safe_load(raw) if raw != "" else ""
+        except yaml.YAMLError:
+            out[key] = raw
+        i += 1
+    return out
+
+
+def _format_validation_error(err: ValidationError, where: str) -> str:
+    lines = []
+    for e in err.errors():
+        field = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        got = e.get("input")
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown field"
+        shown = "" if isinstance(got, dict) or e["type"] == "extra_forbidden" else f" (got {got!r})"
+        lines.append(f"{where}: {field}: {msg}{shown}")
+    return "; ".join(lines)
+
+
+def load_config(
+    preset: str | None = None, path: str | Path | None = None, overrides: dict[str, Any] | None = None
+) -> Config:
+    """Build a validated config: defaults < preset < YAML file < dotted overrides."""
+    data: dict[str, Any] = {}
+    where = "config"
+    if preset:
+        data = _preset_dict(preset)
+        where = f"preset {preset}"
+    if path:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such config file")
+        file_data = _read_yaml(path.read_text(), str(path))
+        data = _merge(data, file_data)
+        where = str(path)
+    for key, value in (overrides or {}).items():
+        _set_dotted(data, key, value)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(_format_validation_error(e, where)) from None
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in extra.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def field_help(model: type[BaseModel] = Config, prefix: str = "") -> list[tuple[str, str, str]]:
+    """(dotted name, default, description) for every field, for ``--help`` output and the docs."""
+    rows = []
+    for name, f in model.model_fields.items():
+        ann = f.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            rows += field_help(ann, f"{prefix}{name}.")
+        else:
+            default = f.default_factory() if f.default_factory else f.default  # type: ignore[call-arg]
+            rows.append((f"{prefix}{name}", repr(default), f.description or ""))
+    return rows

@@ -1,0 +1,178 @@
+"""Seed pools: the labelled prompts the attacker starts from, and a resumable sampler over them.
+
+Pure Python (no torch). The shipped pools (``sparring/data/*/seeds.jsonl``) hold harmful requests from
+AdvBench, the refusal-direction training split and part of Do-Not-Answer, and benign Alpaca
+instructions; all were de-duplicated against every shipped evaluation set (``sparring/data/README.md``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Iterable, Sequence
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from sparring.game.types import Label, Seed
+
+__all__ = ["SEED_SOURCES", "SeedSampler", "load_seed_file", "load_seeds"]
+
+# source name -> shipped file (relative to sparring/data)
+SEED_SOURCES: dict[str, str] = {
+    "advbench": "advbench/seeds.jsonl",
+    "refusal_direction": "refusal_direction_harmful/seeds.jsonl",
+    "do_not_answer": "do_not_answer/seeds.jsonl",
+    "alpaca": "benign/seeds.jsonl",
+}
+_LABELS: tuple[Label, ...] = ("harmful", "benign")
+
+
+@cache
+def _read_pool(relpath: str) -> tuple[Seed, ...]:
+    node = resources.files("sparring").joinpath("data", *relpath.split("/"))
+    with node.open("r", encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh if line.strip()]
+    return tuple(
+        Seed(r["id"], r["prompt"], r["label"], r.get("source", ""), r.get("category", "")) for r in rows
+    )
+
+
+def load_seeds(label: Label | None = None, sources: Iterable[str] | None = None) -> list[Seed]:
+    """The shipped seed pools, optionally only one ``label`` and/or some ``sources`` (see SEED_SOURCES)."""
+    if label is not None and label not in _LABELS:
+        raise ValueError(f"label must be 'harmful', 'benign' or None, got {label!r}")
+    names = list(SEED_SOURCES) if sources is None else list(sources)
+    unknown = [s for s in names if s not in SEED_SOURCES]
+    if unknown:
+        raise ValueError(
+            f"unknown seed source(s) {', '.join(map(repr, unknown))}; valid: {', '.join(SEED_SOURCES)}"
+        )
+    return [s for name in names for s in _read_pool(SEED_SOURCES[name]) if label is None or s.label == label]
+
+
+def load_seed_file(path: str | Path) -> list[Seed]:
+    """Seeds from the user's own JSONL or CSV file (same format and errors as ``load_prompt_file``)."""
+    from sparring.evals.suites import load_prompt_file  # pure Python; imported lazily to keep game/ light
+
+    return [Seed(p.id, p.prompt, p.label, p.source, p.category) for p in load_prompt_file(path)]
+
+
+def _unit(*parts: Any) -> float:
+    """A deterministic number in [0, 1) from ``parts`` (a counter-based generator: no hidden state)."""
+    digest = hashlib.sha256("/".join(map(str, parts)).encode("utf-8")).digest()
+    return int.from_bytes(digest[:7], "big") / float(1 << 56)
+
+
+def _fingerprint(seeds: Sequence[Seed]) -> str:
+    h = hashlib.sha256()
+    for s in seeds:
+        h.update(s.id.encode("utf-8") + b"\0")
+    return h.hexdigest()[:16]
+
+
+class SeedSampler:
+    """Draws seeds: harmful with probability ``harmful_share``, else benign.
+
+    Within each label it cycles through a shuffled order without replacement and reshuffles at the
+    end of every pass (epoch). Everything is a function of ``rng_seed`` and the number of draws so far,
+    so a run is reproducible and ``state_dict()``/``load_state_dict()`` resume it exactly.
+    """
+
+    STATE_VERSION = 1
+
+    def __init__(self, seeds: Sequence[Seed], harmful_share: float = 0.5, rng_seed: int = 0) -> None:
+        if not 0.0 <= harmful_share <= 1.0:
+            raise ValueError(f"harmful_share must be in [0, 1], got {harmful_share}")
+        self.harmful_share = float(harmful_share)
+        self.rng_seed = int(rng_seed)
+        self._pools: dict[str, list[Seed]] = {lab: [s for s in seeds if s.label == lab] for lab in _LABELS}
+        needed = [
+            lab for lab, share in (("harmful", harmful_share), ("benign", 1.0 - harmful_share)) if share > 0
+        ]
+        empty = [lab for lab in needed if not self._pools[lab]]
+        if empty:
+            raise ValueError(
+                f"harmful_share={harmful_share} needs {' and '.join(empty)} seeds, but none were given"
+            )
+        self._fingerprint = {lab: _fingerprint(pool) for lab, pool in self._pools.items()}
+        self._draws = 0
+        self._epoch = {lab: 0 for lab in _LABELS}
+        self._pos = {lab: 0 for lab in _LABELS}
+        self._order: dict[str, list[int]] = {lab: self._permutation(lab, 0) for lab in _LABELS}
+
+    def __len__(self) -> int:
+        return sum(len(p) for p in self._pools.values())
+
+    @property
+    def draws(self) -> int:
+        """How many seeds have been drawn so far."""
+        return self._draws
+
+    @property
+    def epochs(self) -> dict[str, int]:
+        """Completed passes over each label's pool."""
+        return dict(self._epoch)
+
+    def _permutation(self, label: str, epoch: int) -> list[int]:
+        order = list(range(len(self._pools[label])))
+        random.Random(f"sparring/seeds/{self.rng_seed}/{label}/{epoch}").shuffle(order)
+        return order
+
+    def _pick_label(self) -> str:
+        if self.harmful_share >= 1.0 or not self._pools["benign"]:
+            return "harmful"
+        if self.harmful_share <= 0.0 or not self._pools["harmful"]:
+            return "benign"
+        return (
+            "harmful"
+            if _unit("sparring/label", self.rng_seed, self._draws) < self.harmful_share
+            else "benign"
+        )
+
+    def sample(self, n: int) -> list[Seed]:
+        """The next ``n`` seeds."""
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        out = []
+        for _ in range(n):
+            label = self._pick_label()
+            if self._pos[label] >= len(self._order[label]):
+                self._epoch[label] += 1
+                self._pos[label] = 0
+                self._order[label] = self._permutation(label, self._epoch[label])
+            out.append(self._pools[label][self._order[label][self._pos[label]]])
+            self._pos[label] += 1
+            self._draws += 1
+        return out
+
+    def state_dict(self) -> dict[str, Any]:
+        """JSON-serialisable position of the sampler (the pools themselves are not included)."""
+        return {
+            "version": self.STATE_VERSION,
+            "rng_seed": self.rng_seed,
+            "harmful_share": self.harmful_share,
+            "draws": self._draws,
+            "epoch": dict(self._epoch),
+            "position": dict(self._pos),
+            "fingerprint": dict(self._fingerprint),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Resume from ``state_dict()``. The seed pools and ``rng_seed`` must be the same as when saved;
+        ``harmful_share`` is taken from this sampler (so it may be changed on resume)."""
+        if state.get("version") != self.STATE_VERSION:
+            raise ValueError(f"unsupported seed sampler state version {state.get('version')!r}")
+        if int(state["rng_seed"]) != self.rng_seed:
+            raise ValueError(
+                f"sampler state has rng_seed={state['rng_seed']}, this sampler has {self.rng_seed}"
+            )
+        if state["fingerprint"] != self._fingerprint:
+            raise ValueError("sampler state was saved with different seed pools (ids differ)")
+        self._draws = int(state["draws"])
+        for lab in _LABELS:
+            self._epoch[lab] = int(state["epoch"][lab])
+            self._pos[lab] = int(state["position"][lab])
+            self._order[lab] = self._permutation(lab, self._epoch[lab])

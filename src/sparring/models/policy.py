@@ -1,0 +1,307 @@
+"""The players: which weights each role samples from, scores with, and trains.
+
+Role modes (``Config.mode``):
+
+- ``adapters``: one frozen base model with a LoRA adapter per role. The KL reference is the base with
+  adapters disabled (or the warm-start adapter a role began from), so it costs no extra memory.
+- ``shared``: one LoRA adapter plays both roles, as in Self-RedTeam; both roles' losses update it.
+- ``separate``: two base models, each with its own adapter (e.g. a small attacker against a larger defender).
+
+A frozen role (``<role>.trainable=false``) keeps sampling from its starting weights, so its opponent trains
+against a static copy. In ``shared`` mode a frozen role plays the reference weights, since the shared
+adapter keeps moving.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from sparring.config import Config, LoraSpec
+from sparring.game.types import ROLES, Role
+from sparring.models.resolve import resolve_model
+
+Messages = list[dict[str, str]]
+
+
+@dataclass
+class Sample:
+    """One sampled turn: the tokens it was conditioned on and the tokens it produced."""
+
+    prompt_ids: list[int]
+    completion_ids: list[int]
+    text: str
+    truncated: bool  # hit max_new_tokens without an end-of-turn token
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def load_base(spec: str, cache_dir: str | None, device: torch.device):
+    """Load a causal LM and its tokenizer from any model spec; the tokenizer pads on the left for sampling."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = resolve_model(spec, cache_dir)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = "left"
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).to(device)
+    model.requires_grad_(False)
+    return model, tokenizer
+
+
+def _lora_config(spec: LoraSpec):
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=spec.r,
+        lora_alpha=spec.alpha,
+        lora_dropout=spec.dropout,
+        target_modules=spec.target_modules,
+        task_type="CAUSAL_LM",
+    )
+
+
+def attach_adapters(model, names: Sequence[str], lora: LoraSpec, warm_start: dict[str, str | None]):
+    """Wrap ``model`` in a PeftModel with one adapter per name (fresh, or loaded from a warm-start dir).
+
+    A warm-started adapter is also loaded frozen as ``<name>_ref``: the KL term then anchors to where the
+    role began, not to the bare base (anchoring to the base pulled a warm-started defender back to compliance).
+    """
+    from peft import PeftModel, get_peft_model
+
+    peft_model = None
+    for name in names:
+        path = warm_start.get(name)
+        if peft_model is None:
+            if path:
+                peft_model = PeftModel.from_pretrained(model, path, adapter_name=name, is_trainable=True)
+            else:
+                peft_model = get_peft_model(model, _lora_config(lora), adapter_name=name)
+        elif path:
+            peft_model.load_adapter(path, adapter_name=name, is_trainable=True)
+        else:
+            peft_model.add_adapter(name, _lora_config(lora))
+        if path:
+            peft_model.load_adapter(path, adapter_name=f"{name}_ref", is_trainable=False)
+    return peft_model
+
+
+class Player:
+    """One role's handle on a (PEFT) model: sample, score log-probs, score reference log-probs, train."""
+
+    def __init__(self, role: Role, model, tokenizer, adapter: str | None = None, ref_adapter: str | None = None,
+                 plays_reference: bool = False, temperature: float = 1.0, top_p: float = 1.0, bf16: bool = False):
+        self.role = role
+        self.model = model
+        self.tokenizer = tokenizer
+        self.adapter = adapter
+        self.ref_adapter = ref_adapter
+        self.plays_reference = plays_reference
+        self.temperature = temperature
+        self.top_p = top_p
+        self.bf16 = bf16
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def trainable_parameters(self) -> list[torch.nn.Parameter]:
+        if self.adapter is None:
+            return []
+        marker = f".{self.adapter}."
+        return [p for n, p in self.model.named_parameters() if marker in n]
+
+    @contextlib.contextmanager
+    def _weights(self, reference: bool = False) -> Iterator[None]:
+        """Activate this role's adapter, or the reference weights (the role's ref adapter, or no adapter)."""
+        if self.adapter is None:  # a plain model (evaluation of a base model): nothing to switch
+            yield
+        elif reference or self.plays_reference:
+            if self.ref_adapter is not None:
+                self.model.set_adapter(self.ref_adapter)
+                yield
+            else:
+                with self.model.disable_adapter():
+                    yield
+        else:
+            self.model.set_adapter(self.adapter)
+            yield
+
+    def _autocast(self):
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
+
+    def encode_chat(self, messages: Messages) -> list[int]:
+        text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    @torch.no_grad()
+    def generate(self, conversations: Sequence[Messages], max_new_tokens: int, batch_size: int = 32,
+                 do_sample: bool = True, on_batch: Callable[[int], None] | None = None) -> list[Sample]:
+        """Sample one turn per conversation, batched by similar prompt length to limit padding."""
+        encoded = [self.encode_chat(m) for m in conversations]
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+        out: list[Sample | None] = [None] * len(encoded)
+        eos_ids = _eos_ids(self.model, self.tokenizer)
+        self.model.eval()
+        with self._weights():
+            for start in range(0, len(order), batch_size):
+                idx = order[start : start + batch_size]
+                batch = self.tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt")
+                batch = {k: v.to(self.device) for k, v in batch.items()}
+                with self._autocast():
+                    gen = self.model.generate(
+                        **batch,
+                        max_new_tokens=max_new_tokens,
+                        do_sample=do_sample,
+                        temperature=self.temperature if do_sample else None,
+                        top_p=self.top_p if do_sample else None,
+                        top_k=None,
+                        pad_token_id=self.tokenizer.pad_token_id,
+                        eos_token_id=eos_ids,
+                    )
+                new_tokens = gen[:, batch["input_ids"].shape[1] :].tolist()
+                for row, i in enumerate(idx):
+                    ids, truncated = _cut_at_eos(new_tokens[row], eos_ids)
+                    text = self.tokenizer.decode(ids, skip_special_tokens=True)
+                    out[i] = Sample(encoded[i], ids, text, truncated)
+                if on_batch is not None:
+                    on_batch(len(idx))
+        return out  # type: ignore[return-value]
+
+    def logprobs(self, samples: Sequence[Sample], reference: bool = False) -> tuple[Tensor, Tensor]:
+        """Per-token log-probs of each completion under the current (or reference) weights.
+
+        Returns ``(logp, mask)``, both [B, T] with T the longest completion; pads have mask 0. Gradients
+        flow unless called under ``torch.no_grad()``. Logits are divided by the sampling temperature so the
+        scored distribution is the one that was sampled.
+        """
+        pad = self.tokenizer.pad_token_id
+        p_len = max(len(s.prompt_ids) for s in samples)
+        c_len = max(max(len(s.completion_ids) for s in samples), 1)
+        # Prompts pad on the left, completions on the right: every completion starts at the same column,
+        # so only the last c_len + 1 positions need logits.
+        ids, attn, cmask = [], [], []
+        for s in samples:
+            lp, lc = len(s.prompt_ids), len(s.completion_ids)
+            ids.append([pad] * (p_len - lp) + s.prompt_ids + s.completion_ids + [pad] * (c_len - lc))
+            attn.append([0] * (p_len - lp) + [1] * (lp + lc) + [0] * (c_len - lc))
+            cmask.append([1] * lc + [0] * (c_len - lc))
+        input_ids = torch.tensor(ids, device=self.device)
+        attention = torch.tensor(attn, device=self.device)
+        mask = torch.tensor(cmask, device=self.device, dtype=torch.float32)
+        positions = (attention.cumsum(-1) - 1).clamp(min=0)
+        with self._weights(reference), self._autocast():
+            logits = self.model(
+                input_ids=input_ids, attention_mask=attention, position_ids=positions, logits_to_keep=c_len + 1
+            ).logits[:, :-1]
+        logits = logits.float() / self.temperature
+        targets = input_ids[:, p_len:]
+        logp = logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - logits.logsumexp(-1)
+        return logp * mask, mask
+
+
+def _eos_ids(model, tokenizer) -> list[int]:
+    ids = model.generation_config.eos_token_id
+    ids = [ids] if isinstance(ids, int) else list(ids or [])
+    if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in ids:
+        ids.append(tokenizer.eos_token_id)
+    return ids
+
+
+def _cut_at_eos(tokens: list[int], eos_ids: list[int]) -> tuple[list[int], bool]:
+    """Keep tokens up to and including the first end-of-turn token; the rest is padding."""
+    for i, t in enumerate(tokens):
+        if t in eos_ids:
+            return tokens[: i + 1], False
+    return tokens, True
+
+
+def build_players(cfg: Config) -> dict[Role, Player]:
+    """Load the base model(s) and attach adapters according to ``cfg.mode``; one Player per role."""
+    device = pick_device(cfg.device)
+    roles = {role: cfg.role(role) for role in ROLES}
+
+    def make(role: Role, model, tokenizer, adapter: str, warm: str | None, shared: bool) -> Player:
+        rc = roles[role]
+        return Player(
+            role, model, tokenizer, adapter=adapter, ref_adapter=f"{adapter}_ref" if warm else None,
+            plays_reference=shared and not rc.trainable, temperature=rc.temperature, top_p=rc.top_p,
+            bf16=cfg.train.bf16,
+        )
+
+    if cfg.mode == "separate":
+        players = {}
+        for role in ROLES:
+            base, tok = load_base(roles[role].model or cfg.model, cfg.cache_dir, device)
+            warm = roles[role].adapter
+            model = attach_adapters(base, [role], cfg.lora, {role: warm})
+            players[role] = make(role, model, tok, role, warm, shared=False)
+        return players
+
+    base, tok = load_base(cfg.model, cfg.cache_dir, device)
+    if cfg.mode == "shared":
+        warm = cfg.defender.adapter or cfg.attacker.adapter
+        model = attach_adapters(base, ["shared"], cfg.lora, {"shared": warm})
+        return {role: make(role, model, tok, "shared", warm, shared=True) for role in ROLES}
+    warm_start = {role: roles[role].adapter for role in ROLES}
+    model = attach_adapters(base, list(ROLES), cfg.lora, warm_start)
+    return {role: make(role, model, tok, role, warm_start[role], shared=False) for role in ROLES}
+
+
+def save_adapters(players: dict[Role, Player], out_dir: Path) -> dict[str, str]:
+    """Write each role's adapter as a standard PEFT directory ``out_dir/<role>`` (loadable with peft alone)."""
+    paths = {}
+    for role, player in players.items():
+        target = out_dir / role
+        tmp = out_dir / f".{role}.tmp"
+        # peft writes non-default adapters into a subfolder named after the adapter.
+        player.model.save_pretrained(tmp, selected_adapters=[player.adapter])
+        written = tmp / player.adapter if (tmp / player.adapter).is_dir() else tmp
+        if target.exists():
+            shutil.rmtree(target)
+        written.rename(target)
+        shutil.rmtree(tmp, ignore_errors=True)
+        paths[role] = str(target)
+    return paths
+
+
+def load_player(spec: str, role: Role = "defender", cache_dir: str | None = None, device: str = "auto",
+                bf16: bool = False) -> Player:
+    """A player for evaluation from a model spec, a run directory (its ``role`` adapter) or a PEFT adapter dir."""
+    from peft import PeftModel
+
+    from sparring.config import load_config
+    from sparring.runs.rundir import RunDir
+
+    dev = pick_device(device)
+    path = Path(spec).expanduser()
+    adapter_dir: Path | None = None
+    base_spec = spec
+    if RunDir.is_run(path):
+        run_cfg = load_config(path=path / "config.yaml")
+        adapter_dir = path / "adapters" / role
+        if not (adapter_dir / "adapter_config.json").is_file():
+            raise FileNotFoundError(f"{adapter_dir}: no adapter (the run did not finish, or {role} was not saved)")
+        base_spec = run_cfg.role(role).model or run_cfg.model
+        cache_dir = cache_dir or run_cfg.cache_dir
+    elif (path / "adapter_config.json").is_file():
+        import json
+
+        adapter_dir = path
+        base_spec = json.loads((path / "adapter_config.json").read_text())["base_model_name_or_path"]
+    base, tokenizer = load_base(base_spec, cache_dir, dev)
+    if adapter_dir is None:
+        return Player(role, base, tokenizer, bf16=bf16)
+    model = PeftModel.from_pretrained(base, str(adapter_dir), adapter_name=role)
+    return Player(role, model, tokenizer, adapter=role, bf16=bf16)

@@ -1,0 +1,87 @@
+"""The player on a real (tiny, random) Llama with real PEFT adapters."""
+
+import pytest
+import torch
+
+from sparring.config import load_config
+from sparring.models.policy import Sample, build_players
+from sparring.rl.losses import policy_loss
+
+
+@pytest.fixture(scope="module")
+def players(tiny_model_dir):
+    torch.manual_seed(0)
+    cfg = load_config(overrides={"model": "tiny-random-llama", "lora.r": 4, "train.bf16": False})
+    return build_players(cfg)
+
+
+CONVERSATIONS = [
+    [{"role": "user", "content": "hi"}],
+    [{"role": "user", "content": "a noticeably longer request that needs more tokens to encode"}],
+    [{"role": "user", "content": "medium length prompt here"}],
+]
+
+
+def naive_logprobs(player, sample: Sample) -> torch.Tensor:
+    """Unbatched, unpadded reference computation."""
+    ids = torch.tensor([sample.prompt_ids + sample.completion_ids])
+    with torch.no_grad(), player._weights():
+        logits = player.model(input_ids=ids).logits[0, :-1].float() / player.temperature
+    logp = torch.log_softmax(logits, -1).gather(-1, ids[0, 1:, None])[:, 0]
+    return logp[len(sample.prompt_ids) - 1 :]
+
+
+def test_generate_returns_prompt_and_completion_tokens(players):
+    samples = players["defender"].generate(CONVERSATIONS, max_new_tokens=10, batch_size=2)
+    assert len(samples) == 3
+    for s, conv in zip(samples, CONVERSATIONS, strict=True):
+        assert 1 <= len(s.completion_ids) <= 10
+        assert conv[0]["content"] in players["defender"].tokenizer.decode(s.prompt_ids)
+
+
+def test_batched_padded_logprobs_match_unpadded(players):
+    player = players["defender"]
+    samples = player.generate(CONVERSATIONS, max_new_tokens=10)
+    with torch.no_grad():
+        logp, mask = player.logprobs(samples)
+    for i, s in enumerate(samples):
+        n = len(s.completion_ids)
+        assert mask[i].sum() == n
+        torch.testing.assert_close(logp[i, :n], naive_logprobs(player, s), atol=2e-4, rtol=1e-4)
+
+
+def test_fresh_adapter_equals_reference(players):
+    player = players["attacker"]
+    samples = player.generate(CONVERSATIONS, max_new_tokens=6)
+    with torch.no_grad():
+        current, _ = player.logprobs(samples)
+        reference, _ = player.logprobs(samples, reference=True)
+    torch.testing.assert_close(current, reference)
+
+
+def test_role_adapters_are_disjoint(players):
+    attacker = {id(p) for p in players["attacker"].trainable_parameters()}
+    defender = {id(p) for p in players["defender"].trainable_parameters()}
+    assert attacker and defender and not attacker & defender
+
+
+def test_positive_advantage_raises_sequence_logprob_and_leaves_other_role(players):
+    defender, attacker = players["defender"], players["attacker"]
+    samples = defender.generate(CONVERSATIONS[:2], max_new_tokens=8)
+    with torch.no_grad():
+        before, mask = defender.logprobs(samples)
+        attacker_before, _ = attacker.logprobs(samples)
+    params = defender.trainable_parameters()
+    opt = torch.optim.SGD(params, lr=0.5)
+    for p in params:
+        p.requires_grad_(True)
+    logp, mask = defender.logprobs(samples)
+    loss, _ = policy_loss(logp, logp.detach(), torch.ones(len(samples)), mask)
+    loss.backward()
+    opt.step()
+    opt.zero_grad()
+    with torch.no_grad():
+        after, _ = defender.logprobs(samples)
+        attacker_after, _ = attacker.logprobs(samples)
+    assert ((after - before) * mask).sum(1).min() > 0  # every sampled sequence became more likely
+    torch.testing.assert_close(attacker_after, attacker_before)  # the other role's weights did not move

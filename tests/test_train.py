@@ -1,0 +1,94 @@
+"""End to end: self-play on the tiny Llama in every role mode and baseline, with real adapters and judge."""
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from conftest import smoke_overrides
+from sparring.config import load_config
+from sparring.rl.loop import train
+
+METRIC_KEYS = {
+    "defender/reward_mean", "attacker/reward_mean", "defender/harmful_answer_rate",
+    "defender/benign_refusal_rate", "attacker/success_rate", "attacker/format_failure_rate",
+    "kl/defender", "defender/loss", "defender/length_mean", "time/attacker_generate", "time/update",
+}
+
+
+def lora_b_norm(adapter_dir) -> float:
+    weights = load_file(str(adapter_dir / "adapter_model.safetensors"))
+    return sum(float(w.abs().sum()) for k, w in weights.items() if "lora_B" in k)
+
+
+def load_with_peft_alone(adapter_dir):
+    """What a user does with a trained adapter: plain transformers + peft, nothing from sparring."""
+    from peft import AutoPeftModelForCausalLM
+
+    return AutoPeftModelForCausalLM.from_pretrained(str(adapter_dir))
+
+
+@pytest.mark.parametrize(
+    ("variant", "extra"),
+    [
+        ("adapters", {}),
+        ("shared", {"mode": "shared"}),
+        ("separate", {"mode": "separate"}),
+        ("attacker_frozen", {"attacker.trainable": False}),
+        ("defender_frozen", {"defender.trainable": False}),
+        ("no_attacker", {"attacker.enabled": False}),
+        ("grpo_general_sum", {"train.algorithm": "grpo", "reward.table": "general_sum", "train.ppo_epochs": 2}),
+    ],
+)
+def test_train_leaves_complete_run(tmp_path, tiny_model_dir, variant, extra):
+    cfg = load_config(overrides=smoke_overrides(tmp_path, **extra))
+    run = train(cfg)
+    path = run.path
+
+    for name in ("config.yaml", "run.json", "metrics.jsonl", "episodes.jsonl", "eval_before.json",
+                 "eval_after.json", "eval_after_transcripts.jsonl", "CONTENT_WARNING.txt"):
+        assert (path / name).is_file(), name
+    assert json.loads((path / "run.json").read_text())["status"] == "finished"
+
+    metrics = run.metrics()
+    assert [m["step"] for m in metrics] == [0, 1]
+    expected = METRIC_KEYS - ({"defender/loss", "kl/defender"} if variant == "defender_frozen" else set())
+    assert expected <= set(metrics[0])
+
+    episodes = [json.loads(line) for line in (path / "episodes.jsonl").read_text().splitlines()]
+    assert len(episodes) == 2 * 3 * 2  # steps x seeds x group size
+    for ep in episodes:
+        assert ep["verdict"] is not None and set(ep["rewards"]) >= {"attacker", "defender"}
+        if not ep["format_ok"]:  # malformed attacks never pass raw text on: the defender saw the seed
+            assert ep["attack"] == ep["seed"]["text"]
+        if ep["attacker_reasoning"]:
+            assert ep["attacker_reasoning"] not in ep["attack"]
+        assert "<think>" not in ep["attack"]
+    if variant == "no_attacker":
+        assert not any(ep["revised"] for ep in episodes)
+
+    before = json.loads((path / "eval_before.json").read_text())
+    assert before["n"] == 6 and "benign_refusal_rate" in before["metrics"]
+
+    for role in ("attacker", "defender"):
+        adapter = path / "adapters" / role
+        model = load_with_peft_alone(adapter)
+        assert model.peft_config  # a real PEFT model came back
+        trained = role in cfg.trained_roles
+        if cfg.mode != "shared":
+            assert (lora_b_norm(adapter) > 0) == trained, f"{role} trained={trained}"
+
+
+def test_same_config_and_seed_repeat_the_run(tmp_path, tiny_model_dir):
+    first = train(load_config(overrides=smoke_overrides(tmp_path / "a", **{"eval.before": False})))
+    again = load_config(path=first.path / "config.yaml", overrides={"run_dir": str(tmp_path / "b")})
+    second = train(again)
+    episodes = [
+        [json.loads(line)["answer"] for line in (r.path / "episodes.jsonl").read_text().splitlines()]
+        for r in (first, second)
+    ]
+    assert episodes[0] == episodes[1]
+    a, b = (load_file(str(r.path / "adapters/defender/adapter_model.safetensors")) for r in (first, second))
+    for k in a:
+        torch.testing.assert_close(a[k], b[k])
