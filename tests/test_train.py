@@ -76,8 +76,14 @@ def test_train_leaves_complete_run(tmp_path, tiny_model_dir, variant, extra):
         model = load_with_peft_alone(adapter)
         assert model.peft_config  # a real PEFT model came back
         trained = role in cfg.trained_roles
-        if cfg.mode != "shared":
-            assert (lora_b_norm(adapter) > 0) == trained, f"{role} trained={trained}"
+        if not trained and cfg.mode != "shared":
+            assert lora_b_norm(adapter) == 0, f"frozen {role} moved"
+        # A random model never writes a well-formed attack, so the attacker's rewards are all equal and its
+        # advantages zero: only the defender is guaranteed a non-zero update here.
+        if trained and role == "defender":
+            assert lora_b_norm(adapter) > 0, "trained defender did not move"
+        if trained:
+            assert f"{role}/grad_norm" in metrics[0]
 
 
 def test_same_config_and_seed_repeat_the_run(tmp_path, tiny_model_dir):

@@ -32,6 +32,7 @@ def _quiet_libraries() -> None:
     transformers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
     warnings.filterwarnings("ignore", category=UserWarning, module="peft")
+    warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
 
 
 def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
@@ -49,7 +50,7 @@ def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
 
 def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
     from sparring.evals.runner import evaluate_defender
-    from sparring.evals.suites import load_prompt_file, load_suite
+    from sparring.evals.suites import limit_prompts, load_prompt_file, load_suite
     from sparring.judges.registry import build_judge
     from sparring.models.policy import load_player
     from sparring.rl.loop import progress_bar
@@ -59,8 +60,7 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
     if rest:
         raise UserError(f"unexpected arguments: {' '.join(rest)}")
     if args.file:
-        prompts = load_prompt_file(args.file)
-        prompts = prompts[: args.limit] if args.limit else prompts
+        prompts = limit_prompts(load_prompt_file(args.file), args.limit, args.seed)
         suite = str(args.file)
     else:
         prompts = load_suite(args.suite, limit=args.limit, seed=args.seed)

@@ -28,7 +28,7 @@ from sparring.config import Config
 from sparring.diversity import NoveltyArchive, mean_pairwise_cosine_distance
 from sparring.embeddings import get_embedder
 from sparring.evals.runner import THRESHOLD, evaluate_defender
-from sparring.evals.suites import load_prompt_file, load_suite
+from sparring.evals.suites import limit_prompts, load_prompt_file, load_suite
 from sparring.game.parse import parse_answer, parse_attack
 from sparring.game.prompts import attacker_messages, defender_messages
 from sparring.game.rewards import Shaping, episode_rewards, faithfulness
@@ -219,18 +219,23 @@ def run_eval(player: Player, judge, cfg: Config, prompts, progress: Progress, la
 
 def eval_prompts(cfg: Config):
     if cfg.eval.suite.endswith((".jsonl", ".csv")):
-        prompts = load_prompt_file(cfg.eval.suite)
-        return prompts[: cfg.eval.limit] if cfg.eval.limit else prompts
+        return limit_prompts(load_prompt_file(cfg.eval.suite), cfg.eval.limit, cfg.train.seed)
     return load_suite(cfg.eval.suite, limit=cfg.eval.limit, seed=cfg.train.seed)
 
 
 def train(cfg: Config, name: str = "run") -> RunDir:
     """Run self-play as configured and return the finished run directory."""
     seed_everything(cfg.train.seed)
+    # Build every component before the run directory exists: a wrong model, judge or seed file fails fast
+    # and leaves nothing behind.
+    players = build_players(cfg)
+    judge = build_judge(cfg.judge.kind, **cfg.judge.options)
+    seeds = load_seed_file(cfg.seeds) if cfg.seeds else load_seeds()
+    prompts = eval_prompts(cfg)
     run = RunDir.create(cfg, name)
     cfg = cfg.model_copy(update={"run_dir": str(run.path)})
     try:
-        _train(cfg, run)
+        _train(cfg, run, players, judge, seeds, prompts)
     except BaseException as e:
         run.update_status("failed", error=f"{type(e).__name__}: {e}")
         raise
@@ -238,19 +243,15 @@ def train(cfg: Config, name: str = "run") -> RunDir:
     return run
 
 
-def _train(cfg: Config, run: RunDir) -> None:
+def _train(cfg: Config, run: RunDir, players: dict[Role, Player], judge, seeds, prompts) -> None:
     console.print(f"[bold]sparring[/] run directory: {run.path}")
-    players = build_players(cfg)
     attacker, defender = players["attacker"], players["defender"]
-    judge = build_judge(cfg.judge.kind, **cfg.judge.options)
     embedder = get_embedder()
-    seeds = load_seed_file(cfg.seeds) if cfg.seeds else load_seeds()
     sampler = SeedSampler(seeds, harmful_share=cfg.train.harmful_share, rng_seed=cfg.train.seed)
     rng = random.Random(cfg.train.seed)
     optimizers = make_optimizers(players, cfg)
     archive = NoveltyArchive(dim=embedder.encode(["x"]).shape[1])
     shaping = Shaping(cfg.reward.format_weight, cfg.reward.faithfulness_weight, cfg.reward.novelty_weight)
-    prompts = eval_prompts(cfg)
 
     with progress_bar() as progress:
         if cfg.eval.before:

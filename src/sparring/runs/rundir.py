@@ -82,8 +82,10 @@ class RunDir:
         write_json_atomic(self.run_json, info)
 
     def log_metrics(self, step: int, metrics: dict[str, float]) -> None:
+        # NaN (e.g. no benign seed this step) is not JSON: store it as null.
+        clean = {k: (None if isinstance(v, float) and v != v else v) for k, v in metrics.items()}
         with self.metrics_path.open("a") as f:
-            f.write(json.dumps({"step": step, **metrics}) + "\n")
+            f.write(json.dumps({"step": step, **clean}) + "\n")
 
     def append_episodes(self, episodes: Iterable[Episode]) -> None:
         with self.episodes_path.open("a") as f:
