@@ -10,7 +10,9 @@ def test_presets_ship_and_validate():
 
 
 def test_overrides_parse_types_and_win_over_preset():
-    ov = parse_overrides(["--train.steps=7", "--judge.kind", "embedded", "--train.bf16=false", "--lora.r", "2"])
+    ov = parse_overrides(
+        ["--train.steps=7", "--judge.kind", "embedded", "--train.bf16=false", "--lora.r", "2"]
+    )
     assert ov == {"train.steps": 7, "judge.kind": "embedded", "train.bf16": False, "lora.r": 2}
     cfg = load_config(preset="smoke", overrides=ov)
     assert cfg.train.steps == 7 and cfg.train.bf16 is False and cfg.lora.r == 2

@@ -11,9 +11,17 @@ from sparring.config import load_config
 from sparring.rl.loop import train
 
 METRIC_KEYS = {
-    "defender/reward_mean", "attacker/reward_mean", "defender/harmful_answer_rate",
-    "defender/benign_refusal_rate", "attacker/success_rate", "attacker/format_failure_rate",
-    "kl/defender", "defender/loss", "defender/length_mean", "time/attacker_generate", "time/update",
+    "defender/reward_mean",
+    "attacker/reward_mean",
+    "defender/harmful_answer_rate",
+    "defender/benign_refusal_rate",
+    "attacker/success_rate",
+    "attacker/format_failure_rate",
+    "kl/defender",
+    "defender/loss",
+    "defender/length_mean",
+    "time/attacker_generate",
+    "time/update",
 }
 
 
@@ -38,7 +46,10 @@ def load_with_peft_alone(adapter_dir):
         ("attacker_frozen", {"attacker.trainable": False}),
         ("defender_frozen", {"defender.trainable": False}),
         ("no_attacker", {"attacker.enabled": False}),
-        ("grpo_general_sum", {"train.algorithm": "grpo", "reward.table": "general_sum", "train.ppo_epochs": 2}),
+        (
+            "grpo_general_sum",
+            {"train.algorithm": "grpo", "reward.table": "general_sum", "train.ppo_epochs": 2},
+        ),
     ],
 )
 def test_train_leaves_complete_run(tmp_path, tiny_model_dir, variant, extra):
@@ -46,8 +57,16 @@ def test_train_leaves_complete_run(tmp_path, tiny_model_dir, variant, extra):
     run = train(cfg)
     path = run.path
 
-    for name in ("config.yaml", "run.json", "metrics.jsonl", "episodes.jsonl", "eval_before.json",
-                 "eval_after.json", "eval_after_transcripts.jsonl", "CONTENT_WARNING.txt"):
+    for name in (
+        "config.yaml",
+        "run.json",
+        "metrics.jsonl",
+        "episodes.jsonl",
+        "eval_before.json",
+        "eval_after.json",
+        "eval_after_transcripts.jsonl",
+        "CONTENT_WARNING.txt",
+    ):
         assert (path / name).is_file(), name
     assert json.loads((path / "run.json").read_text())["status"] == "finished"
 

@@ -1,9 +1,9 @@
 """Command line: each command parses its arguments and calls one library function.
 
-    sparring train --preset demo [--train.steps=4 ...]     self-play; prints where the run is
-    sparring eval --model RUN_DIR|ADAPTER|SPEC [--suite heldout | --file prompts.jsonl]
-    sparring presets                                        list shipped presets
-    sparring config [--preset demo] [--fields]              print a resolved config, or every field
+sparring train --preset demo [--train.steps=4 ...]     self-play; prints where the run is
+sparring eval --model RUN_DIR|ADAPTER|SPEC [--suite heldout | --file prompts.jsonl]
+sparring presets                                        list shipped presets
+sparring config [--preset demo] [--fields]              print a resolved config, or every field
 """
 
 from __future__ import annotations
@@ -40,9 +40,20 @@ def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
     from sparring.rl.loop import train
     from sparring.runs.summary import print_summary
 
-    cfg = load_config(preset=args.preset, path=args.config, overrides=parse_overrides(rest))
+    overrides = parse_overrides(rest)
+    if args.resume:
+        if args.preset or args.config:
+            raise UserError("--resume takes its config from the run directory; drop --preset/--config")
+        if not (Path(args.resume) / "config.yaml").is_file():
+            raise UserError(f"{args.resume}: not a run directory (no config.yaml)")
+        cfg = load_config(
+            path=Path(args.resume) / "config.yaml", overrides=overrides | {"run_dir": args.resume}
+        )
+    else:
+        cfg = load_config(preset=args.preset, path=args.config, overrides=overrides)
     _quiet_libraries()
-    run = train(cfg, name=args.preset or (Path(args.config).stem if args.config else "run"))
+    name = args.preset or (Path(args.config).stem if args.config else "run")
+    run = train(cfg, name=name, resume=bool(args.resume))
     print_summary(run)
     print(f"results: {run.path}")
     return 0
@@ -54,8 +65,8 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
     from sparring.judges.registry import build_judge
     from sparring.models.policy import load_player
     from sparring.rl.loop import progress_bar
-    from sparring.runs.summary import summary_table
     from sparring.runs.rundir import write_json_atomic
+    from sparring.runs.summary import summary_table
 
     if rest:
         raise UserError(f"unexpected arguments: {' '.join(rest)}")
@@ -66,13 +77,20 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
         prompts = load_suite(args.suite, limit=args.limit, seed=args.seed)
         suite = args.suite
     _quiet_libraries()
-    player = load_player(args.model, role=args.role, cache_dir=args.cache_dir, device=args.device, bf16=args.bf16)
+    player = load_player(
+        args.model, role=args.role, cache_dir=args.cache_dir, device=args.device, bf16=args.bf16
+    )
     judge = build_judge(args.judge)
     with progress_bar() as progress:
         task = progress.add_task(f"eval {suite}", total=len(prompts))
         summary, transcripts = evaluate_defender(
-            player, judge, prompts, max_new_tokens=args.max_new_tokens, batch_size=args.batch_size,
-            on_batch=lambda n: progress.advance(task, n))
+            player,
+            judge,
+            prompts,
+            max_new_tokens=args.max_new_tokens,
+            batch_size=args.batch_size,
+            on_batch=lambda n: progress.advance(task, n),
+        )
     summary |= {"suite": suite, "model": args.model, "role": args.role, "judge": args.judge}
     summary_table({"result": summary}).print()
     if args.out:
@@ -98,22 +116,31 @@ def cmd_config(args: argparse.Namespace, rest: list[str]) -> int:
         for name, default, desc in field_help():
             print(f"--{name:32s} {default:24s} {desc}")
         return 0
-    print(load_config(preset=args.preset, path=args.config, overrides=parse_overrides(rest)).to_yaml(), end="")
+    print(
+        load_config(preset=args.preset, path=args.config, overrides=parse_overrides(rest)).to_yaml(), end=""
+    )
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sparring", description="Online self-play safety training for LLMs.")
+    parser = argparse.ArgumentParser(
+        prog="sparring", description="Online self-play safety training for LLMs."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("train", help="run self-play; any config field can be overridden as --section.field=value")
+    p = sub.add_parser(
+        "train", help="run self-play; any config field can be overridden as --section.field=value"
+    )
     p.add_argument("--preset", help="shipped preset (sparring presets lists them)")
     p.add_argument("--config", help="YAML config file (e.g. a run's config.yaml to repeat it)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("eval", help="evaluate a defender on a suite or on your own prompt file")
     p.add_argument("--model", required=True, help="model spec, run directory or PEFT adapter directory")
-    p.add_argument("--role", default="defender", choices=["defender", "attacker"], help="adapter of a run to load")
+    p.add_argument(
+        "--role", default="defender", choices=["defender", "attacker"], help="adapter of a run to load"
+    )
     p.add_argument("--suite", default="heldout", help="suite name")
     p.add_argument("--file", help="JSONL/CSV with prompt and label columns (instead of --suite)")
     p.add_argument("--limit", type=int, help="evaluate at most this many prompts")

@@ -38,8 +38,12 @@ class RoleConfig(_Section):
     model: str | None = Field(
         None, description="Base model for this role in `separate` mode (HF id, local path or alias)."
     )
-    adapter: str | None = Field(None, description="Start from this PEFT adapter directory instead of a fresh one.")
-    trainable: bool = Field(True, description="False freezes the role: its opponent trains against a static copy.")
+    adapter: str | None = Field(
+        None, description="Start from this PEFT adapter directory instead of a fresh one."
+    )
+    trainable: bool = Field(
+        True, description="False freezes the role: its opponent trains against a static copy."
+    )
     lr: float = Field(5e-5, gt=0, description="AdamW learning rate of this role's trainable weights.")
     max_new_tokens: int = Field(96, ge=1, description="Sampling budget per turn.")
     temperature: float = Field(1.0, gt=0, description="Sampling temperature.")
@@ -50,10 +54,15 @@ class RoleConfig(_Section):
 
 class AttackerConfig(RoleConfig):
     enabled: bool = Field(True, description="False: no attacker, the defender trains on the seeds alone.")
-    reasoning: bool = Field(True, description="The attacker writes <think> reasoning the defender never sees.")
+    reasoning: bool = Field(
+        True, description="The attacker writes <think> reasoning the defender never sees."
+    )
     max_new_tokens: int = Field(128, ge=1, description="Sampling budget per attack.")
     unrevised_share: float = Field(
-        0.2, ge=0, le=1, description="Share of seeds that go to the defender unrevised (keeps plain requests in play)."
+        0.2,
+        ge=0,
+        le=1,
+        description="Share of seeds that go to the defender unrevised (keeps plain requests in play).",
     )
 
 
@@ -63,13 +72,19 @@ class DefenderConfig(RoleConfig):
 
 class JudgeConfig(_Section):
     kind: str = Field("embedded", description="Judge name from the judge registry (or a dotted import path).")
-    options: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments for the judge factory.")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Keyword arguments for the judge factory."
+    )
 
 
 class RewardConfig(_Section):
-    table: Literal["zero_sum", "general_sum"] = Field("zero_sum", description="Reward table (docs/rewards.md).")
+    table: Literal["zero_sum", "general_sum"] = Field(
+        "zero_sum", description="Reward table (docs/rewards.md)."
+    )
     format_weight: float = Field(1.0, ge=0, description="Attacker penalty for a malformed turn.")
-    faithfulness_weight: float = Field(0.5, ge=0, description="Attacker bonus for keeping the seed's label/topic.")
+    faithfulness_weight: float = Field(
+        0.5, ge=0, description="Attacker bonus for keeping the seed's label/topic."
+    )
     novelty_weight: float = Field(0.0, ge=0, description="Attacker bonus for attacks unlike earlier ones.")
 
 
@@ -91,11 +106,15 @@ class TrainConfig(_Section):
     bf16: bool = Field(True, description="bfloat16 autocast for forward/backward (CPU and GPU).")
     seed: int = Field(0, description="Seeds Python, NumPy and torch; a run is repeatable from its config.")
     log_every: int = Field(1, ge=1, description="Console log interval in steps.")
-    save_every: int = Field(0, ge=0, description="Save adapters every N steps (0: only at the end).")
+    checkpoint_every: int = Field(
+        0, ge=0, description="Checkpoint (adapters + optimizer + RNG) every N steps; 0: only at the end."
+    )
 
 
 class EvalConfig(_Section):
-    suite: str = Field("heldout", description="Suite for the before/after evaluation (or a path to a JSONL/CSV).")
+    suite: str = Field(
+        "heldout", description="Suite for the before/after evaluation (or a path to a JSONL/CSV)."
+    )
     limit: int | None = Field(64, ge=1, description="Prompts to evaluate (None: all).")
     max_new_tokens: int = Field(96, ge=1, description="Answer budget.")
     batch_size: int = Field(32, ge=1, description="Generation batch size.")
@@ -108,9 +127,12 @@ class Config(_Section):
 
     run_dir: str | None = Field(None, description="Output directory (default runs/<preset>-<timestamp>).")
     model: str = Field("smollm2-135m-instruct", description="Base model: HF id, local path or offline alias.")
-    cache_dir: str | None = Field(None, description="Where converted models are cached (default ~/.cache/sparring).")
+    cache_dir: str | None = Field(
+        None, description="Where converted models are cached (default ~/.cache/sparring)."
+    )
     mode: Literal["adapters", "shared", "separate"] = Field(
-        "adapters", description="adapters: one base + a LoRA per role; shared: one set of weights; separate: two bases."
+        "adapters",
+        description="adapters: one base + a LoRA per role; shared: one set of weights; separate: two bases.",
     )
     device: str = Field("auto", description="auto, cpu, cuda, cuda:1, ...")
     lora: LoraSpec = Field(default_factory=LoraSpec)
@@ -120,7 +142,9 @@ class Config(_Section):
     reward: RewardConfig = Field(default_factory=RewardConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
-    seeds: str | None = Field(None, description="A JSONL/CSV of seeds (prompt,label) instead of the shipped pools.")
+    seeds: str | None = Field(
+        None, description="A JSONL/CSV of seeds (prompt,label) instead of the shipped pools."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Config:
@@ -185,7 +209,8 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
 
 
 def parse_overrides(args: list[str]) -> dict[str, Any]:
-    """``["--train.steps=3", "--judge.kind", "embedded"]`` -> ``{"train.steps": 3, "judge.kind": "embedded"}``."""
+    """Dotted flags to a dict: ``["--train.steps=3", "--judge.kind", "embedded"]`` ->
+    ``{"train.steps": 3, "judge.kind": "embedded"}``."""
     out: dict[str, Any] = {}
     i = 0
     while i < len(args):

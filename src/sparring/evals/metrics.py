@@ -7,7 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def bootstrap_ci(values: Sequence[float], n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+def bootstrap_ci(
+    values: Sequence[float], n_boot: int = 2000, level: float = 0.95, seed: int = 0
+) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean. Empty input gives (nan, nan)."""
     x = np.asarray(values, dtype=np.float64)
     if x.size == 0:
@@ -26,7 +28,9 @@ def rate(values: Sequence[float], seed: int = 0) -> dict[str, float | int | None
     return {"value": float(np.mean(values)), "ci_low": low, "ci_high": high, "n": len(values)}
 
 
-def difference(a: Sequence[float], b: Sequence[float], n_boot: int = 2000, seed: int = 0) -> dict[str, float | None]:
+def difference(
+    a: Sequence[float], b: Sequence[float], n_boot: int = 2000, seed: int = 0
+) -> dict[str, float | None]:
     """Mean of ``b`` minus mean of ``a`` (independent samples) with a 95% bootstrap interval."""
     if len(a) == 0 or len(b) == 0:
         return {"value": None, "ci_low": None, "ci_high": None}
@@ -35,8 +39,11 @@ def difference(a: Sequence[float], b: Sequence[float], n_boot: int = 2000, seed:
     da = xa[rng.integers(0, xa.size, size=(n_boot, xa.size))].mean(axis=1)
     db = xb[rng.integers(0, xb.size, size=(n_boot, xb.size))].mean(axis=1)
     diff = db - da
-    return {"value": float(xb.mean() - xa.mean()), "ci_low": float(np.quantile(diff, 0.025)),
-            "ci_high": float(np.quantile(diff, 0.975))}
+    return {
+        "value": float(xb.mean() - xa.mean()),
+        "ci_low": float(np.quantile(diff, 0.025)),
+        "ci_high": float(np.quantile(diff, 0.975)),
+    }
 
 
 def format_rate(r: dict) -> str:

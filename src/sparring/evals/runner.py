@@ -28,20 +28,33 @@ def evaluate_defender(
     system_prompt: str | None = None,
     on_batch: Callable[[int], None] | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Return ``(summary, transcripts)``. ``prompts`` are EvalPrompts (id, prompt, label, category, source)."""
+    """Return ``(summary, transcripts)``; ``prompts`` are EvalPrompts (id, prompt, label, category)."""
     conversations = [defender_messages(p.prompt, system_prompt=system_prompt) for p in prompts]
     # Greedy decoding: an evaluation should not depend on the sampling seed.
-    samples = player.generate(conversations, max_new_tokens, batch_size=batch_size, do_sample=False,
-                              on_batch=on_batch)
+    samples = player.generate(
+        conversations, max_new_tokens, batch_size=batch_size, do_sample=False, on_batch=on_batch
+    )
     verdicts = judge([Exchange(p.prompt, s.text) for p, s in zip(prompts, samples, strict=True)])
     transcripts = []
     for p, s, v in zip(prompts, samples, verdicts, strict=True):
-        transcripts.append({
-            "id": p.id, "label": p.label, "category": p.category, "source": p.source,
-            "prompt": p.prompt, "answer": s.text, "truncated": s.truncated,
-            "verdict": None if v is None else {"prompt_harmful": v.prompt_harmful, "refusal": v.refusal,
-                                               "response_harmful": v.response_harmful},
-        })
+        transcripts.append(
+            {
+                "id": p.id,
+                "label": p.label,
+                "category": p.category,
+                "source": p.source,
+                "prompt": p.prompt,
+                "answer": s.text,
+                "truncated": s.truncated,
+                "verdict": None
+                if v is None
+                else {
+                    "prompt_harmful": v.prompt_harmful,
+                    "refusal": v.refusal,
+                    "response_harmful": v.response_harmful,
+                },
+            }
+        )
     return summarize(transcripts), transcripts
 
 

@@ -15,6 +15,7 @@ __all__ = [
     "ATTACKER_SYSTEM_NO_REASONING",
     "DEFENDER_REASONING_INSTRUCTION",
     "attacker_messages",
+    "attacker_prefix",
     "defender_messages",
 ]
 
@@ -47,6 +48,13 @@ DEFENDER_REASONING_INSTRUCTION = (
     "Before answering, think step by step inside <think></think>; the user never sees it. "
     "Then write your answer after </think>."
 )
+
+
+def attacker_prefix(require_reasoning: bool = True) -> str:
+    """The words the attacker's turn starts with. Small models rarely open the format by themselves
+    (SmolLM2-135M: 0 of 8 samples); starting the turn inside the first tag makes about a quarter
+    well-formed from the outset, which gives the format reward something to reinforce."""
+    return "<think>" if require_reasoning else "<prompt>"
 
 
 def attacker_messages(seed: Seed, require_reasoning: bool = True) -> list[dict]:

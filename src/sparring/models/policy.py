@@ -76,7 +76,8 @@ def attach_adapters(model, names: Sequence[str], lora: LoraSpec, warm_start: dic
     """Wrap ``model`` in a PeftModel with one adapter per name (fresh, or loaded from a warm-start dir).
 
     A warm-started adapter is also loaded frozen as ``<name>_ref``: the KL term then anchors to where the
-    role began, not to the bare base (anchoring to the base pulled a warm-started defender back to compliance).
+    role began, not to the bare base (anchoring to the base pulled a warm-started defender back to
+    compliance).
     """
     from peft import PeftModel, get_peft_model
 
@@ -100,8 +101,18 @@ def attach_adapters(model, names: Sequence[str], lora: LoraSpec, warm_start: dic
 class Player:
     """One role's handle on a (PEFT) model: sample, score log-probs, score reference log-probs, train."""
 
-    def __init__(self, role: Role, model, tokenizer, adapter: str | None = None, ref_adapter: str | None = None,
-                 plays_reference: bool = False, temperature: float = 1.0, top_p: float = 1.0, bf16: bool = False):
+    def __init__(
+        self,
+        role: Role,
+        model,
+        tokenizer,
+        adapter: str | None = None,
+        ref_adapter: str | None = None,
+        plays_reference: bool = False,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        bf16: bool = False,
+    ):
         self.role = role
         self.model = model
         self.tokenizer = tokenizer
@@ -141,15 +152,27 @@ class Player:
     def _autocast(self):
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
 
-    def encode_chat(self, messages: Messages) -> list[int]:
+    def encode_chat(self, messages: Messages, prefix: str = "") -> list[int]:
+        """Token ids of the conversation up to the assistant's turn, plus ``prefix`` as its first words."""
         text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        return self.tokenizer(text + prefix, add_special_tokens=False)["input_ids"]
 
     @torch.no_grad()
-    def generate(self, conversations: Sequence[Messages], max_new_tokens: int, batch_size: int = 32,
-                 do_sample: bool = True, on_batch: Callable[[int], None] | None = None) -> list[Sample]:
-        """Sample one turn per conversation, batched by similar prompt length to limit padding."""
-        encoded = [self.encode_chat(m) for m in conversations]
+    def generate(
+        self,
+        conversations: Sequence[Messages],
+        max_new_tokens: int,
+        batch_size: int = 32,
+        do_sample: bool = True,
+        on_batch: Callable[[int], None] | None = None,
+        prefix: str = "",
+    ) -> list[Sample]:
+        """Sample one turn per conversation, batched by similar prompt length to limit padding.
+
+        ``prefix`` is placed at the start of the assistant turn (e.g. ``"<think>"``): it conditions the
+        sample but is not part of the completion, so it is never trained on.
+        """
+        encoded = [self.encode_chat(m, prefix) for m in conversations]
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
         out: list[Sample | None] = [None] * len(encoded)
         eos_ids = _eos_ids(self.model, self.tokenizer)
@@ -203,7 +226,10 @@ class Player:
         positions = (attention.cumsum(-1) - 1).clamp(min=0)
         with self._weights(reference), self._autocast():
             logits = self.model(
-                input_ids=input_ids, attention_mask=attention, position_ids=positions, logits_to_keep=c_len + 1
+                input_ids=input_ids,
+                attention_mask=attention,
+                position_ids=positions,
+                logits_to_keep=c_len + 1,
             ).logits[:, :-1]
         logits = logits.float() / self.temperature
         targets = input_ids[:, p_len:]
@@ -235,8 +261,14 @@ def build_players(cfg: Config) -> dict[Role, Player]:
     def make(role: Role, model, tokenizer, adapter: str, warm: str | None, shared: bool) -> Player:
         rc = roles[role]
         return Player(
-            role, model, tokenizer, adapter=adapter, ref_adapter=f"{adapter}_ref" if warm else None,
-            plays_reference=shared and not rc.trainable, temperature=rc.temperature, top_p=rc.top_p,
+            role,
+            model,
+            tokenizer,
+            adapter=adapter,
+            ref_adapter=f"{adapter}_ref" if warm else None,
+            plays_reference=shared and not rc.trainable,
+            temperature=rc.temperature,
+            top_p=rc.top_p,
             bf16=cfg.train.bf16,
         )
 
@@ -260,7 +292,7 @@ def build_players(cfg: Config) -> dict[Role, Player]:
 
 
 def save_adapters(players: dict[Role, Player], out_dir: Path) -> dict[str, str]:
-    """Write each role's adapter as a standard PEFT directory ``out_dir/<role>`` (loadable with peft alone)."""
+    """Write each role's adapter as a standard PEFT directory ``out_dir/<role>`` (peft alone loads it)."""
     paths = {}
     for role, player in players.items():
         target = out_dir / role
@@ -276,9 +308,10 @@ def save_adapters(players: dict[Role, Player], out_dir: Path) -> dict[str, str]:
     return paths
 
 
-def load_player(spec: str, role: Role = "defender", cache_dir: str | None = None, device: str = "auto",
-                bf16: bool = False) -> Player:
-    """A player for evaluation from a model spec, a run directory (its ``role`` adapter) or a PEFT adapter dir."""
+def load_player(
+    spec: str, role: Role = "defender", cache_dir: str | None = None, device: str = "auto", bf16: bool = False
+) -> Player:
+    """A player for evaluation: a model spec, a run directory (its ``role`` adapter) or a PEFT adapter dir."""
     from peft import PeftModel
 
     from sparring.config import load_config
@@ -292,7 +325,9 @@ def load_player(spec: str, role: Role = "defender", cache_dir: str | None = None
         run_cfg = load_config(path=path / "config.yaml")
         adapter_dir = path / "adapters" / role
         if not (adapter_dir / "adapter_config.json").is_file():
-            raise FileNotFoundError(f"{adapter_dir}: no adapter (the run did not finish, or {role} was not saved)")
+            raise FileNotFoundError(
+                f"{adapter_dir}: no adapter (the run did not finish, or {role} was not saved)"
+            )
         base_spec = run_cfg.role(role).model or run_cfg.model
         cache_dir = cache_dir or run_cfg.cache_dir
     elif (path / "adapter_config.json").is_file():

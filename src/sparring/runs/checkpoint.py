@@ -1,0 +1,126 @@
+"""Checkpoints: everything needed to continue a run exactly where it stopped.
+
+    RUN/checkpoints/step-000008/
+      adapters/attacker/, adapters/defender/   standard PEFT directories (cross-play reads these too)
+      trainer_state.pt                         optimizers, RNG states, seed sampler, novelty archive, step
+
+A checkpoint is written into a hidden temporary directory and renamed into place, so a directory named
+``step-*`` is always complete; a crash mid-write leaves only a ``.step-*.tmp`` that is ignored and
+replaced. On the CPU, a run resumed from a checkpoint with the same seed reproduces the uninterrupted
+run's metrics and final adapters exactly.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from sparring.game.types import Role
+from sparring.models.policy import Player, save_adapters
+
+
+def checkpoint_dirs(run_path: Path) -> list[Path]:
+    """Complete checkpoints of a run, oldest first."""
+    root = run_path / "checkpoints"
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith("step-"))
+
+
+def _rng_state(loop_rng: random.Random) -> dict[str, Any]:
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    return {
+        "python": random.getstate(),
+        "loop": loop_rng.getstate(),
+        "numpy": (kind, keys.tolist(), pos, has_gauss, gauss),
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+
+
+def _set_rng_state(state: dict[str, Any], loop_rng: random.Random) -> None:
+    random.setstate(_tuples(state["python"]))
+    loop_rng.setstate(_tuples(state["loop"]))
+    kind, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, gauss))
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _tuples(x: Any) -> Any:
+    """random.setstate wants tuples all the way down; serialisation may hand back lists."""
+    return tuple(_tuples(v) for v in x) if isinstance(x, list | tuple) else x
+
+
+def _distinct(optimizers: dict[Role, torch.optim.Optimizer]) -> dict[str, torch.optim.Optimizer]:
+    """Optimizers keyed by the first role using each (shared mode has one optimizer for both roles)."""
+    out: dict[str, torch.optim.Optimizer] = {}
+    for role, opt in optimizers.items():
+        if all(o is not opt for o in out.values()):
+            out[role] = opt
+    return out
+
+
+def save_checkpoint(
+    run_path: Path,
+    step: int,
+    players: dict[Role, Player],
+    optimizers: dict[Role, torch.optim.Optimizer],
+    loop_rng: random.Random,
+    extra: dict[str, Any],
+) -> Path:
+    """Write checkpoint ``step`` (the number of completed steps) atomically and return its directory."""
+    final = run_path / "checkpoints" / f"step-{step:06d}"
+    tmp = final.with_name(f".{final.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    save_adapters(players, tmp / "adapters")
+    torch.save(
+        {
+            "step": step,
+            "optimizers": {role: opt.state_dict() for role, opt in _distinct(optimizers).items()},
+            "rng": _rng_state(loop_rng),
+            **extra,
+        },
+        tmp / "trainer_state.pt",
+    )
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    return final
+
+
+def load_checkpoint(
+    path: Path,
+    players: dict[Role, Player],
+    optimizers: dict[Role, torch.optim.Optimizer],
+    loop_rng: random.Random,
+) -> dict[str, Any]:
+    """Restore adapters, optimizers and RNG states in place; return the saved state (step and extras)."""
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    done: set[tuple[int, str]] = set()
+    for role, player in players.items():
+        key = (id(player.model), player.adapter)
+        if player.adapter is None or key in done:
+            continue
+        weights = load_file(str(path / "adapters" / role / "adapter_model.safetensors"))
+        result = set_peft_model_state_dict(player.model, weights, adapter_name=player.adapter)
+        if getattr(result, "unexpected_keys", None):
+            raise RuntimeError(
+                f"{path}: adapter for {role} does not fit the model: {result.unexpected_keys[:3]}"
+            )
+        done.add(key)
+    state = torch.load(path / "trainer_state.pt", weights_only=False)
+    for role, opt in _distinct(optimizers).items():
+        opt.load_state_dict(state["optimizers"][role])
+    _set_rng_state(state["rng"], loop_rng)
+    return state
