@@ -102,6 +102,21 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
     return 0
 
 
+def cmd_crossplay(args: argparse.Namespace, rest: list[str]) -> int:
+    from sparring.evals.crossplay import crossplay, format_crossplay
+
+    if rest:
+        raise UserError(f"unexpected arguments: {' '.join(rest)}")
+    if not (Path(args.run_dir) / "config.yaml").is_file():
+        raise UserError(f"{args.run_dir}: not a run directory (no config.yaml)")
+    _quiet_libraries()
+    result = crossplay(args.run_dir, seeds=args.seeds, judge=args.judge, include_base=not args.no_base,
+                       device=args.device, bf16=args.bf16, log=print)
+    print(format_crossplay(result))
+    print(f"results: {Path(args.run_dir) / 'crossplay.json'}")
+    return 0
+
+
 def cmd_presets(args: argparse.Namespace, rest: list[str]) -> int:
     from sparring.config import preset_names
 
@@ -153,6 +168,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
     p.add_argument("--out", help="directory for eval.json and transcripts.jsonl")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("crossplay", help="every saved attacker against every saved defender of a run")
+    p.add_argument("run_dir")
+    p.add_argument("--seeds", type=int, default=32, help="seeds played by every pair (half harmful)")
+    p.add_argument("--judge", default="embedded")
+    p.add_argument("--no-base", action="store_true", help="leave the base model out of both roles")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
+    p.set_defaults(func=cmd_crossplay)
 
     p = sub.add_parser("presets", help="list shipped presets")
     p.set_defaults(func=cmd_presets)

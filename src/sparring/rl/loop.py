@@ -163,8 +163,7 @@ def play(step: int, players: dict[Role, Player], game: Game, times: dict[str, fl
         if revised:
             emb = game.embedder.encode([e.attack for e in revised])
             seed_emb = game.embedder.encode([e.seed.text for e in revised])
-            novelty = game.novelty.novelty(emb)
-            game.novelty.add(emb)
+            novelty = game.novelty.score_and_add(emb)
             for j, ep in enumerate(revised):
                 ep.novelty = float(novelty[j])
                 prompt_harmful = ep.verdict.prompt_harmful if ep.verdict else None
@@ -269,12 +268,10 @@ def restore(run: RunDir, players, optimizers, game: Game) -> int:
         console.print(f"{run.path}: no checkpoint yet, starting from step 0")
         run.truncate(0)
         return 0
-    state = load_checkpoint(checkpoints[-1], players, optimizers, game.rng)
-    game.sampler.load_state_dict(state["sampler"])
-    game.novelty.load_state_dict(state["novelty"])
-    run.truncate(state["step"])
-    console.print(f"resuming {run.path} at step {state['step']} from {checkpoints[-1].name}")
-    return state["step"]
+    step = load_checkpoint(checkpoints[-1], players, optimizers, game.rng, game.sampler, game.novelty)
+    run.truncate(step)
+    console.print(f"resuming {run.path} at step {step} from {checkpoints[-1].name}")
+    return step
 
 
 def _train(
@@ -316,14 +313,7 @@ def _train(
             if done == cfg.train.steps or (
                 cfg.train.checkpoint_every and done % cfg.train.checkpoint_every == 0
             ):
-                save_checkpoint(
-                    run.path,
-                    done,
-                    players,
-                    optimizers,
-                    game.rng,
-                    {"sampler": game.sampler.state_dict(), "novelty": game.novelty.state_dict()},
-                )
+                save_checkpoint(run.path, done, players, optimizers, game.rng, game.sampler, game.novelty)
             progress.update(task, advance=1, description=_describe(metrics))
             if not console.is_terminal:  # logs and CI get one line per step instead of a live bar
                 console.print(

@@ -2,7 +2,8 @@
 
     RUN/checkpoints/step-000008/
       adapters/attacker/, adapters/defender/   standard PEFT directories (cross-play reads these too)
-      trainer_state.pt                         optimizers, RNG states, seed sampler, novelty archive, step
+      trainer_state.pt                         optimizers, RNG states, seed sampler position, step
+      novelty.npy                              embeddings of every attack so far (novelty reward)
 
 A checkpoint is written into a hidden temporary directory and renamed into place, so a directory named
 ``step-*`` is always complete; a crash mid-write leaves only a ``.step-*.tmp`` that is ignored and
@@ -21,8 +22,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from sparring.diversity import NoveltyArchive
+from sparring.game.seeds import SeedSampler
 from sparring.game.types import Role
 from sparring.models.policy import Player, save_adapters
+
+NOVELTY_FILE = "novelty.npy"
 
 
 def checkpoint_dirs(run_path: Path) -> list[Path]:
@@ -74,7 +79,8 @@ def save_checkpoint(
     players: dict[Role, Player],
     optimizers: dict[Role, torch.optim.Optimizer],
     loop_rng: random.Random,
-    extra: dict[str, Any],
+    sampler: SeedSampler,
+    novelty: NoveltyArchive,
 ) -> Path:
     """Write checkpoint ``step`` (the number of completed steps) atomically and return its directory."""
     final = run_path / "checkpoints" / f"step-{step:06d}"
@@ -82,12 +88,15 @@ def save_checkpoint(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     save_adapters(players, tmp / "adapters")
+    novelty_state = novelty.state_dict(npy_path=tmp / NOVELTY_FILE)
+    novelty_state["embeddings_path"] = NOVELTY_FILE  # relative: the directory is renamed below
     torch.save(
         {
             "step": step,
             "optimizers": {role: opt.state_dict() for role, opt in _distinct(optimizers).items()},
             "rng": _rng_state(loop_rng),
-            **extra,
+            "sampler": sampler.state_dict(),
+            "novelty": novelty_state,
         },
         tmp / "trainer_state.pt",
     )
@@ -102,8 +111,10 @@ def load_checkpoint(
     players: dict[Role, Player],
     optimizers: dict[Role, torch.optim.Optimizer],
     loop_rng: random.Random,
-) -> dict[str, Any]:
-    """Restore adapters, optimizers and RNG states in place; return the saved state (step and extras)."""
+    sampler: SeedSampler,
+    novelty: NoveltyArchive,
+) -> int:
+    """Restore adapters, optimizers, RNG, seed sampler and novelty archive in place; return the step."""
     from peft import set_peft_model_state_dict
     from safetensors.torch import load_file
 
@@ -123,4 +134,8 @@ def load_checkpoint(
     for role, opt in _distinct(optimizers).items():
         opt.load_state_dict(state["optimizers"][role])
     _set_rng_state(state["rng"], loop_rng)
-    return state
+    sampler.load_state_dict(state["sampler"])
+    novelty.load_state_dict(
+        state["novelty"] | {"embeddings_path": str(path / state["novelty"]["embeddings_path"])}
+    )
+    return int(state["step"])
