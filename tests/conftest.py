@@ -34,5 +34,6 @@ def smoke_overrides(tmp_path, **extra) -> dict:
         "train.group_size": 2,
         "eval.limit": 6,
         "eval.max_new_tokens": 8,
+        "eval.capability_items": 3,
         **extra,
     }

@@ -118,6 +118,9 @@ class EvalConfig(_Section):
     limit: int | None = Field(64, ge=1, description="Prompts to evaluate (None: all).")
     max_new_tokens: int = Field(96, ge=1, description="Answer budget.")
     batch_size: int = Field(32, ge=1, description="Generation batch size.")
+    capability_items: int = Field(
+        50, ge=0, description="Reference answers scored for capability retention (log-likelihood); 0: off."
+    )
     before: bool = Field(True, description="Evaluate the defender before training.")
     after: bool = Field(True, description="Evaluate the defender after training.")
 

@@ -34,6 +34,7 @@ from rich.progress import (
 from sparring.config import Config
 from sparring.diversity import NoveltyArchive, mean_pairwise_cosine_distance
 from sparring.embeddings import get_embedder
+from sparring.evals.capability import capability_score
 from sparring.evals.runner import evaluate_defender
 from sparring.evals.suites import limit_prompts, load_prompt_file, load_suite
 from sparring.game.parse import parse_answer, parse_attack
@@ -219,6 +220,10 @@ def run_eval(
         on_batch=lambda n: progress.advance(task, n),
     )
     summary["suite"] = cfg.eval.suite
+    if cfg.eval.capability_items:
+        summary["capability"] = capability_score(
+            player, cfg.eval.capability_items, seed=cfg.train.seed, system_prompt=cfg.defender.system_prompt
+        )
     return summary, transcripts
 
 

@@ -28,12 +28,23 @@ class SummaryTable:
             table.add_column(name)
         for key, label in ROWS:
             table.add_row(label, *[format_rate(r["metrics"].get(key, {})) for r in self.results.values()])
+        if any("capability" in r for r in self.results.values()):
+            table.add_row(
+                "capability: log-lik. of reference answers",
+                *[_capability(r.get("capability")) for r in self.results.values()],
+            )
         failures = [str(r.get("judge_failures", 0)) for r in self.results.values()]
         table.add_row("judge failures (excluded)", *failures)
         return table
 
     def print(self) -> None:
         Console().print(self.render())
+
+
+def _capability(c: dict[str, Any] | None) -> str:
+    if not c:
+        return "n/a"
+    return f"{c['mean_logprob']:.3f} [{c['ci_low']:.3f}, {c['ci_high']:.3f}] (n={c['n']})"
 
 
 def summary_table(results: dict[str, dict[str, Any]]) -> SummaryTable:
