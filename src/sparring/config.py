@@ -105,6 +105,20 @@ class WarmupConfig(_Section):
         description="Share of the defender's benign examples wrapped in an alarming-but-benign framing "
         "(the attacker's benign strategies), answered by the base model: fewer refusals on surface cues.",
     )
+    borderline_share: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Share of the defender's benign examples drawn from benign seeds that sound dangerous "
+        "(source 'borderline'), answered by the base model: teaches where the boundary is.",
+    )
+    answer_tokens: int | None = Field(
+        None,
+        ge=1,
+        description="Defender: keep only the first tokens of its own benign answers (None: defender."
+        "max_new_tokens). Whether to refuse is decided in the opening words, so short targets teach the same "
+        "boundary at a fraction of the cost and leave room for more examples.",
+    )
     attacker_examples: int = Field(
         200, ge=0, description="Attacker: seeds paired with a plan and a rewrite (half harmful)."
     )

@@ -9,10 +9,41 @@ from safetensors.torch import load_file
 from conftest import smoke_overrides
 from sparring.config import load_config
 from sparring.game.demonstrations import attacker_demonstrations
-from sparring.game.seeds import load_seeds
+from sparring.game.seeds import BORDERLINE_SOURCE, load_seeds
 from sparring.models.policy import build_players
 from sparring.rl.loop import train
-from sparring.rl.warmstart import fine_tune, sft_loss, to_sample
+from sparring.rl.warmstart import demonstrations, fine_tune, pick_benign_seeds, sft_loss, to_sample
+
+
+def test_benign_examples_take_the_borderline_share():
+    benign = load_seeds("benign")
+    is_border = [s.source == BORDERLINE_SOURCE for s in benign]
+    assert 100 <= sum(is_border) < len(benign)  # the shipped pool holds both kinds
+    picked = pick_benign_seeds(benign, 40, 0.25, random.Random(0))
+    assert len({s.id for s in picked}) == 40
+    assert sum(s.source == BORDERLINE_SOURCE for s in picked) == 10
+    assert not any(
+        s.source == BORDERLINE_SOURCE for s in pick_benign_seeds(benign, 40, 0.0, random.Random(0))
+    )
+    # a pool with only a few borderline seeds gives all of them and fills up with plain ones
+    few = [s for s in benign if s.source == BORDERLINE_SOURCE][:3] + [
+        s for s in benign if s.source != BORDERLINE_SOURCE
+    ][:20]
+    picked = pick_benign_seeds(few, 10, 1.0, random.Random(0))
+    assert len(picked) == 10 and sum(s.source == BORDERLINE_SOURCE for s in picked) == 3
+
+
+def test_defender_benign_targets_are_its_own_answers_cut_to_answer_tokens(tiny_model_dir):
+    overrides = {"model": "tiny-random-llama", "lora.r": 4, "lora.alpha": 8, "warmup.roles": ["defender"]}
+    overrides |= {"warmup.harmful_examples": 2, "warmup.benign_examples": 4, "warmup.answer_tokens": 3}
+    cfg = load_config(overrides=overrides)
+    players = build_players(cfg)
+    samples = demonstrations(players, cfg, load_seeds(), random.Random(0))["defender"]
+    assert len(samples) == 6
+    refusals, answers = samples[:2], samples[2:]
+    eos = players["defender"].tokenizer.convert_tokens_to_ids("<|im_end|>")
+    assert all(s.completion_ids[-1] == eos for s in refusals)
+    assert all(1 <= len(s.completion_ids) <= 3 for s in answers)
 
 
 def test_fine_tune_lowers_the_loss_on_its_demonstrations(tiny_model_dir):

@@ -1,8 +1,9 @@
 """Seed pools: the labelled prompts the attacker starts from, and a resumable sampler over them.
 
 Pure Python (no torch). The shipped pools (``sparring/data/*/seeds.jsonl``) hold harmful requests from
-AdvBench, the refusal-direction training split and part of Do-Not-Answer, and benign Alpaca
-instructions; all were de-duplicated against every shipped evaluation set (``sparring/data/README.md``).
+AdvBench, the refusal-direction training split and part of Do-Not-Answer; benign Alpaca instructions;
+and benign requests that sound dangerous, written for this project (``benign_borderline/SOURCE.txt``).
+All were de-duplicated against every shipped evaluation set (``sparring/data/README.md``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from sparring.game.types import Label, Seed
 
-__all__ = ["SEED_SOURCES", "SeedSampler", "load_seed_file", "load_seeds"]
+__all__ = ["BORDERLINE_SOURCE", "SEED_SOURCES", "SeedSampler", "load_seed_file", "load_seeds"]
 
 # source name -> shipped file (relative to sparring/data)
 SEED_SOURCES: dict[str, str] = {
@@ -26,7 +27,11 @@ SEED_SOURCES: dict[str, str] = {
     "refusal_direction": "refusal_direction_harmful/seeds.jsonl",
     "do_not_answer": "do_not_answer/seeds.jsonl",
     "alpaca": "benign/seeds.jsonl",
+    "borderline": "benign_borderline/seeds.jsonl",
 }
+# Benign seeds that sound dangerous: the warm start draws warmup.borderline_share of its benign
+# examples from them. A user's own seed file can mark such seeds with this source name.
+BORDERLINE_SOURCE = "borderline"
 _LABELS: tuple[Label, ...] = ("harmful", "benign")
 
 

@@ -23,6 +23,7 @@ from sparring.game.demonstrations import (
     defender_refusal_demonstrations,
 )
 from sparring.game.prompts import defender_messages
+from sparring.game.seeds import BORDERLINE_SOURCE
 from sparring.game.types import Role, Seed
 from sparring.models.policy import Player, Sample, _eos_ids
 
@@ -105,7 +106,7 @@ def _defender_samples(
     refuse = defender_refusal_demonstrations(
         rng.sample(harmful, min(w.harmful_examples, len(harmful))), rng, cfg.defender.system_prompt
     )
-    helpful_seeds = rng.sample(benign, min(w.benign_examples, len(benign)))
+    helpful_seeds = pick_benign_seeds(benign, w.benign_examples, w.borderline_share, rng)
     # Some benign requests arrive in an alarming frame; the target is still the base model's own answer.
     prompts = [
         alarming_benign_prompt(s, rng)
@@ -115,12 +116,22 @@ def _defender_samples(
     ]
     answers = defender.generate(
         [defender_messages(p, cfg.defender.system_prompt) for p in prompts],
-        cfg.defender.max_new_tokens,
+        min(cfg.defender.max_new_tokens, w.answer_tokens or cfg.defender.max_new_tokens),
         batch_size=cfg.eval.batch_size,
         do_sample=False,
     )
     # The model's own answers are kept token for token (also when cut off), so helpfulness is unchanged.
     return [to_sample(defender, d) for d in refuse] + answers
+
+
+def pick_benign_seeds(benign: list[Seed], n: int, borderline_share: float, rng: random.Random) -> list[Seed]:
+    """``n`` benign seeds, ``borderline_share`` of them (as far as there are any) sounding dangerous."""
+    borderline = [s for s in benign if s.source == BORDERLINE_SOURCE]
+    plain = [s for s in benign if s.source != BORDERLINE_SOURCE]
+    n_border = min(round(n * borderline_share), len(borderline))
+    picked = rng.sample(borderline, n_border) + rng.sample(plain, min(n - n_border, len(plain)))
+    rng.shuffle(picked)
+    return picked
 
 
 def warm_start(
