@@ -1,0 +1,105 @@
+"""How well can a model's own hidden state tell harmful from benign requests? A ceiling for training.
+
+    python scripts/probe_separability.py [--model smollm2-135m-instruct] [--layer 20]
+
+A defender refuses on the strength of what its network represents at the moment it starts to answer. This
+script reads that representation (the hidden state of the last prompt token, in the model's own chat
+template, user message alone) and fits logistic-regression probes on it:
+
+- *seed probe*: fitted on the training seed pools (harmful vs benign, as the warm start and self-play see
+  them), scored on held-out evaluation suites;
+- *in-distribution probe*: 5-fold cross-validated on each evaluation suite itself, an optimistic ceiling
+  for a linear read-out of this model.
+
+For each suite it prints the ROC AUC and the share of benign prompts flagged when the probe catches 75%,
+80% and 90% of the harmful ones. If even the in-distribution probe must flag many benign prompts to catch
+most harmful ones, no fine-tuning of a small adapter on this model is likely to do much better.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import cross_val_predict
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from sparring.evals.suites import load_suite_spec
+from sparring.game.seeds import load_seeds
+from sparring.models.resolve import resolve_model
+
+RECALLS = (0.75, 0.8, 0.9)
+
+
+def last_token_states(model, tokenizer, prompts: list[str], layer: int, batch_size: int = 32) -> np.ndarray:
+    """Hidden state after ``layer`` at the position where the answer would start."""
+    tokenizer.padding_side = "left"
+    out = []
+    for start in range(0, len(prompts), batch_size):
+        chats = [
+            tokenizer.apply_chat_template(
+                [{"role": "user", "content": p}], add_generation_prompt=True, tokenize=False
+            )
+            for p in prompts[start : start + batch_size]
+        ]
+        enc = tokenizer(chats, return_tensors="pt", padding=True, add_special_tokens=False)
+        with torch.no_grad():
+            hidden = model(**enc, output_hidden_states=True).hidden_states[layer]
+        out.append(hidden[:, -1].float().numpy())
+    return np.concatenate(out)
+
+
+def benign_flagged_at(scores: np.ndarray, harmful: np.ndarray, recall: float) -> float:
+    """Share of benign prompts at or above the threshold that catches ``recall`` of the harmful ones."""
+    threshold = np.quantile(scores[harmful], 1 - recall)
+    return float((scores[~harmful] >= threshold).mean())
+
+
+def probe() -> LogisticRegression:
+    return LogisticRegression(C=0.1, max_iter=2000)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="smollm2-135m-instruct", help="HF id, local path or offline alias")
+    ap.add_argument("--layer", type=int, default=20, help="hidden layer read (0 = embeddings)")
+    ap.add_argument("--seeds-per-label", type=int, default=400)
+    ap.add_argument("--suite", action="append", help="suite spec (repeatable; default heldout, xstest, jbb)")
+    args = ap.parse_args()
+
+    path = resolve_model(args.model)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
+
+    rng = random.Random(0)
+    harmful = [s.text for s in load_seeds("harmful")]
+    benign = [s.text for s in load_seeds("benign")]
+    n = args.seeds_per_label
+    train_prompts = rng.sample(harmful, min(n, len(harmful))) + rng.sample(benign, min(n, len(benign)))
+    train_y = np.array([1] * min(n, len(harmful)) + [0] * min(n, len(benign)))
+    seed_probe = probe().fit(last_token_states(model, tokenizer, train_prompts, args.layer), train_y)
+
+    header = (
+        "suite      n   | seed probe: AUC, benign flagged at harm recall 75/80/90% | in-distribution probe"
+    )
+    print(header)
+    for spec in args.suite or ["heldout", "xstest", "jbb"]:
+        prompts = load_suite_spec(spec)
+        x = last_token_states(model, tokenizer, [p.prompt for p in prompts], args.layer)
+        y = np.array([p.label == "harmful" for p in prompts])
+        cells = []
+        for scores in (
+            seed_probe.decision_function(x),
+            cross_val_predict(probe(), x, y, cv=5, method="decision_function"),
+        ):
+            flagged = "/".join(f"{benign_flagged_at(scores, y, r):.0%}" for r in RECALLS)
+            cells.append(f"AUC {roc_auc_score(y, scores):.2f}, {flagged}")
+        print(f"{spec:10s} {len(prompts):4d} | {cells[0]:52s} | {cells[1]}")
+
+
+if __name__ == "__main__":
+    main()
