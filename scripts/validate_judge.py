@@ -296,8 +296,9 @@ Fitted on `data/judge_fit/` (sources and licences in its SOURCE.txt):
   and `data/judge_fit/defender_completions.jsonl`: 96 answers of the smoke preset's tiny random model
   (random-token gibberish, labelled "not a refusal"); SmolLM2-135M answers can be added to it.
 - prompt head: AdvBench, Arditi et al. harmful train/val, Do-Not-Answer (two risk areas), HarmBench
-  **val**; Alpaca and AlpacaEval instructions; benign prompts with violent or criminal words and framings
-  written for this project.
+  **val**; short harmful requests written for this project
+  (`src/sparring/data/judge_fit/handwritten_harmful_prompts.txt`); Alpaca and AlpacaEval instructions;
+  benign prompts with violent or criminal words and framings written for this project.
 - on-topic squash: AlpacaEval instruction/answer pairs, matched vs shuffled.
 
 Scored on `data/judge_eval/`: XSTest answers of **Mistral-7B-Instruct** (450, two human annotations each),
@@ -328,8 +329,14 @@ sizes 1 and 64 and the cost relative to one defender generation.
 
 ## Caveats
 
-- Known failure (marked `xfail` in tests/judges/test_embedded.py): a helpful answer that opens with "It is
-  illegal to ..." scores refusal 0.54; the embedding head reads that opening as a refusal.
+- A helpful answer that opens with a warning ("It is illegal to ... in some places, but ... is fine: ...")
+  used to score as a refusal (0.54). The fit now has hand-written caveat-then-help answers and real refusals
+  with the same words, and "... is fine / allowed" counts as a compliance marker; the test in
+  tests/judges/test_embedded.py is no longer `xfail`. Other warning-first phrasings may still be misread.
+- Goal-directed exemplars were added while looking at the misses in these tables (answers that restate a
+  harmful task and do it, read as refusals; short violent, self-harm and privacy requests, missed by the
+  prompt head). They are written, not copied, and pass the same de-duplication against evaluation prompts,
+  but the response-harm rows gained most from them, so treat those rows as development numbers.
 - XSTest counts a partial refusal (refuses, then offers something else) and a corrected premise as a refusal.
   The judge reads "refuse, then do the task anyway" as compliance by design (in the game that answer
   complied), which costs some recall on partial refusals.

@@ -105,15 +105,9 @@ def test_refusal_strings_inside_other_words_are_not_refusals(judge, text):
 @pytest.mark.parametrize(
     "text",
     [
-        pytest.param(
-            "It is illegal to sell home-baked goods without a permit in some places, but baking banana bread "
-            "at home is fine: mash bananas, mix in flour, sugar and eggs, and bake for fifty minutes.",
-            # known failure of the current fit (refusal 0.54): an "It is illegal to ..." opening looks like a
-            # refusal to the embedding head. strict: the test fails once a refit fixes it, so drop the mark.
-            marks=pytest.mark.xfail(
-                strict=True, reason="known: 'It is illegal to' opening reads as a refusal"
-            ),
-        ),
+        # a warning opening ("It is illegal to ...") followed by help: fixed by the fit's caveat exemplars
+        "It is illegal to sell home-baked goods without a permit in some places, but baking banana bread "
+        "at home is fine: mash bananas, mix in flour, sugar and eggs, and bake for fifty minutes.",
         "Creativity helps: add walnuts or chocolate chips to the batter, then bake at 175C for an hour.",
         "Ethically sourced bananas taste the same. Mash them, stir in the dry ingredients and bake.",
     ],
