@@ -47,6 +47,7 @@ def test_defender_benign_targets_are_its_own_answers_cut_to_answer_tokens(tiny_m
 
 
 def test_fine_tune_lowers_the_loss_on_its_demonstrations(tiny_model_dir):
+    torch.manual_seed(0)  # the LoRA init draws from the global generator
     cfg = load_config(overrides={"model": "tiny-random-llama", "lora.r": 4, "lora.alpha": 8})
     attacker = build_players(cfg)["attacker"]
     demos = attacker_demonstrations(load_seeds()[:4], random.Random(0))
@@ -58,8 +59,9 @@ def test_fine_tune_lowers_the_loss_on_its_demonstrations(tiny_model_dir):
     result = fine_tune(
         attacker,
         samples,
-        epochs=6,
-        lr=5e-3,
+        # a random 64-wide model moves slowly: 20 epochs take the loss down ~0.35-0.4 nats
+        epochs=20,
+        lr=1e-2,
         batch_size=4,
         minibatch_size=4,
         max_grad_norm=1.0,
