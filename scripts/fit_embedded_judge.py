@@ -81,7 +81,7 @@ def harmful_prompts() -> list[tuple[str, str]]:
     return items
 
 
-HANDWRITTEN_HARMFUL = ROOT / "src" / "sparring" / "data" / "judge_fit" / "handwritten_harmful_prompts.txt"
+HANDWRITTEN_HARMFUL = FIT / "handwritten_harmful_prompts.txt"
 
 
 def handwritten_harmful_prompts() -> list[str]:
@@ -591,7 +591,9 @@ def cv_choose_c(x, y, w, groups, grid) -> tuple[float, dict]:
 class CachedEncoder:
     """MiniLM with an optional on-disk cache keyed by (window, text), so that re-fits skip the embedding.
 
-    The cache stores exactly what the embedder returned (float32), so a cached fit writes the same bytes.
+    Only texts missing from the cache are embedded, so batches differ from a fresh fit's, and MiniLM's
+    outputs depend on the batch in their last bits: a cached fit can differ slightly from a fresh one. The
+    shipped parameters always come from a fresh fit (no --cache), which is byte-identical run to run.
     """
 
     def __init__(self, embedder, path: Path | None):
