@@ -410,7 +410,12 @@ def build_parser() -> argparse.ArgumentParser:
         "dirs", nargs="*", help="two evaluation directories A B (from sparring eval), or one or two run dirs"
     )
     p.add_argument("--stage", default="after", help="run dirs: the evaluation compared (after, warmup)")
-    p.add_argument("--baseline", default="before", help="one run dir: the stage subtracted (before, warmup)")
+    p.add_argument(
+        "--baseline",
+        default=None,
+        help="run dirs: the stage of the first run subtracted (before, warmup, after; default: before "
+        "for one run, --stage for two)",
+    )
     p.add_argument("--model", dest="models", action="append", help="evaluate A and B first (give twice)")
     _add_eval_options(p)
     p.add_argument("--by-category", action="store_true", help="also compare per category")

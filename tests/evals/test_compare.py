@@ -118,3 +118,26 @@ def test_compare_cli_prints_the_difference(tmp_path):
         timeout=120,
     )
     assert res.returncode == 2 and "two evaluation directories" in res.stderr
+
+
+def test_compare_run_pairs_any_stage_of_one_run_with_another(tmp_path):
+    from sparring.evals.compare import compare_run
+
+    def write_stage(run, stage: str, success: float) -> None:
+        run.mkdir(exist_ok=True)
+        (run / "config.yaml").write_text("model: tiny-random-llama\n")
+        rows = [_harmful(f"p{i}", success) | {"suite": "jbb"} for i in range(20)]
+        (run / f"eval_{stage}_transcripts.jsonl").write_text("".join(json.dumps(t) + "\n" for t in rows))
+
+    # a baseline run that started from a saved adapter: its "before" is that adapter alone
+    write_stage(tmp_path / "base", "before", 1.0)
+    write_stage(tmp_path / "base", "after", 0.0)
+    write_stage(tmp_path / "selfplay", "after", 0.0)
+    same_stage = compare_run(tmp_path / "base", tmp_path / "selfplay")
+    assert same_stage["a"]["dir"].endswith("eval_after_transcripts.jsonl")
+    assert same_stage["suites"]["jbb"]["metrics"]["harmful_answer_rate"]["difference"]["value"] == 0.0
+    vs_before = compare_run(tmp_path / "base", tmp_path / "selfplay", baseline="before")
+    assert vs_before["a"]["dir"].endswith("eval_before_transcripts.jsonl")
+    assert vs_before["suites"]["jbb"]["metrics"]["harmful_answer_rate"]["difference"]["value"] == -1.0
+    with pytest.raises(FileNotFoundError, match="eval_warmup_transcripts"):
+        compare_run(tmp_path / "base", tmp_path / "selfplay", baseline="warmup")

@@ -150,20 +150,22 @@ def compare_run(
     run_dir: str | os.PathLike,
     other: str | os.PathLike | None = None,
     which: str = "after",
-    baseline: str = "before",
+    baseline: str | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     """Paired differences between two evaluations of training runs, per suite, as ``compare_evals`` gives.
 
     One run: ``which - baseline`` (by default after minus before; ``baseline="warmup"`` isolates RL).
-    With ``other``: ``other - run_dir``, both on the ``which`` evaluation (e.g. self-play vs a baseline
-    run with the same seed and evaluation prompts).
+    With ``other``: ``other``'s ``which`` evaluation minus ``run_dir``'s ``baseline`` evaluation (by
+    default the same stage: self-play vs a baseline run with the same seed and evaluation prompts; a
+    run that started from a saved adapter has that adapter alone as its ``before``).
     """
     run = Path(run_dir)
     if other is None:
+        baseline = baseline or "before"
         a_path, b_path = run / f"eval_{baseline}_transcripts.jsonl", run / f"eval_{which}_transcripts.jsonl"
     else:
-        a_path = run / f"eval_{which}_transcripts.jsonl"
+        a_path = run / f"eval_{baseline or which}_transcripts.jsonl"
         b_path = Path(other) / f"eval_{which}_transcripts.jsonl"
     by_suite: list[dict[str, list[dict[str, Any]]]] = []
     for path in (a_path, b_path):
