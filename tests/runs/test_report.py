@@ -76,6 +76,15 @@ def eval_json(harm, over, refuse, cap):
             "benign_refusal_rate": rate(over, 64, 0.07),
         },
         "by_category": by_cat,
+        "suites": {  # an extra suite (eval.extra_suites)
+            "xstest": {
+                "n": 48,
+                "metrics": {
+                    "harmful_answer_rate": rate(harm / 2, 21, 0.1),
+                    "benign_refusal_rate": rate(2 * over, 27, 0.1),
+                },
+            }
+        },
         "capability": {
             "mean_logprob": cap,
             "ci_low": cap - 0.09,
@@ -195,6 +204,7 @@ def test_render_is_pure_self_contained_and_escaped(run_dir):
         assert f'<h3 class="cat">{cat}</h3>' in page
     assert "<b>-1.670</b>" in page and "-0.050" in page  # capability (log-likelihood), not a rate
     assert "<b>14.0%</b>" in page and "[5.0%, 23.0%] n=72" in page  # after: harmful answers, 95% CI, n
+    assert "Benign over-refusal: xstest" in page and "<b>24.0%</b>" in page  # extra suites get rows too
 
 
 def test_jsonl_fallback_gives_the_same_attack_section(tmp_path, run_dir):

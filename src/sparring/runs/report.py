@@ -576,6 +576,15 @@ def evaluation_section(before: dict[str, Any] | None, after: dict[str, Any] | No
         label, desc, lower_better = EVAL_METRICS.get(key, (key, "", None))
         b, a = mb.get(key) or {}, ma.get(key) or {}
         rows.append(_eval_row(label, desc, b, a, lower_better))
+    # extra suites (eval.extra_suites): the same metrics, one row each, labelled with the suite
+    sb, sa = (before or {}).get("suites") or {}, (after or {}).get("suites") or {}
+    for suite in list(sb) + [s for s in sa if s not in sb]:
+        xb, xa = (sb.get(suite) or {}).get("metrics") or {}, (sa.get(suite) or {}).get("metrics") or {}
+        for key, (label, desc, lower_better) in EVAL_METRICS.items():
+            if key in xb or key in xa:
+                rows.append(
+                    _eval_row(f"{label}: {suite}", desc, xb.get(key) or {}, xa.get(key) or {}, lower_better)
+                )
     cap_b, cap_a = _capability(before), _capability(after)
     if cap_b or cap_a:
         rows.append(
