@@ -297,7 +297,7 @@ Fitted on `data/judge_fit/` (sources and licences in its SOURCE.txt):
   (random-token gibberish, labelled "not a refusal"); SmolLM2-135M answers can be added to it.
 - prompt head: AdvBench, Arditi et al. harmful train/val, Do-Not-Answer (two risk areas), HarmBench
   **val**; short harmful requests written for this project
-  (`src/sparring/data/judge_fit/handwritten_harmful_prompts.txt`); Alpaca and AlpacaEval instructions;
+  (`data/judge_fit/handwritten_harmful_prompts.txt`); Alpaca and AlpacaEval instructions;
   benign prompts with violent or criminal words and framings written for this project.
 - on-topic squash: AlpacaEval instruction/answer pairs, matched vs shuffled.
 
