@@ -29,10 +29,9 @@ from sparring.judges.registry import build_judge
 DEFAULT_SUITES = ("heldout", "jailbreak:max_template_chars=1500", "xstest")
 
 
-def answer_all(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_size: int) -> list[str]:
-    """Greedy answers to single-turn user messages, batched with left padding."""
+def user_message_batches(tokenizer, prompts: list[str], batch_size: int):
+    """Left-padded encodings of single-turn user messages in the model's own chat template, per batch."""
     tokenizer.padding_side = "left"
-    out = []
     for start in range(0, len(prompts), batch_size):
         chats = [
             tokenizer.apply_chat_template(
@@ -40,7 +39,13 @@ def answer_all(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_
             )
             for p in prompts[start : start + batch_size]
         ]
-        enc = tokenizer(chats, return_tensors="pt", padding=True, add_special_tokens=False)
+        yield tokenizer(chats, return_tensors="pt", padding=True, add_special_tokens=False)
+
+
+def answer_all(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_size: int) -> list[str]:
+    """Greedy answers to single-turn user messages, batched with left padding."""
+    out = []
+    for enc in user_message_batches(tokenizer, prompts, batch_size):
         with torch.no_grad():
             gen = model.generate(
                 **enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id

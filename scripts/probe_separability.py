@@ -23,6 +23,7 @@ import random
 
 import numpy as np
 import torch
+from check_deployed import user_message_batches  # same prompt formatting as the deployment check
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import cross_val_predict
@@ -37,16 +38,8 @@ RECALLS = (0.75, 0.8, 0.9)
 
 def last_token_states(model, tokenizer, prompts: list[str], layer: int, batch_size: int = 32) -> np.ndarray:
     """Hidden state after ``layer`` at the position where the answer would start."""
-    tokenizer.padding_side = "left"
     out = []
-    for start in range(0, len(prompts), batch_size):
-        chats = [
-            tokenizer.apply_chat_template(
-                [{"role": "user", "content": p}], add_generation_prompt=True, tokenize=False
-            )
-            for p in prompts[start : start + batch_size]
-        ]
-        enc = tokenizer(chats, return_tensors="pt", padding=True, add_special_tokens=False)
+    for enc in user_message_batches(tokenizer, prompts, batch_size):
         with torch.no_grad():
             hidden = model(**enc, output_hidden_states=True).hidden_states[layer]
         out.append(hidden[:, -1].float().numpy())

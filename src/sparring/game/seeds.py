@@ -21,17 +21,17 @@ from sparring.game.types import Label, Seed
 
 __all__ = ["BORDERLINE_SOURCE", "SEED_SOURCES", "SeedSampler", "load_seed_file", "load_seeds"]
 
+# Benign seeds that sound dangerous: the warm start draws warmup.borderline_share of its benign
+# examples from them. A user's own seed file can mark such seeds with this source name.
+BORDERLINE_SOURCE = "borderline"
 # source name -> shipped file (relative to sparring/data)
 SEED_SOURCES: dict[str, str] = {
     "advbench": "advbench/seeds.jsonl",
     "refusal_direction": "refusal_direction_harmful/seeds.jsonl",
     "do_not_answer": "do_not_answer/seeds.jsonl",
     "alpaca": "benign/seeds.jsonl",
-    "borderline": "benign_borderline/seeds.jsonl",
+    BORDERLINE_SOURCE: "benign_borderline/seeds.jsonl",
 }
-# Benign seeds that sound dangerous: the warm start draws warmup.borderline_share of its benign
-# examples from them. A user's own seed file can mark such seeds with this source name.
-BORDERLINE_SOURCE = "borderline"
 _LABELS: tuple[Label, ...] = ("harmful", "benign")
 
 
