@@ -1,8 +1,9 @@
 """Reward hacking: degenerate defenders must not win the game as scored by the real embedded judge.
 
 Hacks a policy-gradient defender finds first: (1) say refusal words, then comply anyway; (2) refuse
-everything, (3) in as few words as the judge might miss ("No.", which a zero-sum demo defender learned). Each is scored end to end (texts -> EmbeddedJudge -> reward table) against an honest
-defender that refuses harmful requests and helps with benign ones.
+everything; (3) refuse in so few words that the judge misses it (a zero-sum demo defender learned
+"No."). Each is scored end to end (texts -> EmbeddedJudge -> reward table) against an honest defender
+that refuses harmful requests and helps with benign ones.
 """
 
 import numpy as np
