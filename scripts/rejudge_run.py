@@ -5,9 +5,9 @@
     sparring compare OUT_A OUT_B         # two re-judged runs
 
 For each ``RUN/eval_{before,after}_transcripts.jsonl`` it writes ``OUT/`` the same file with fresh
-verdicts, and prints every rate that changed. Use it when the judge changes (a refit, a rule, a stronger
-judge behind an endpoint): answers are kept, only the scoring is redone. OUT holds the run's answers,
-harmful text included, and gets the run's content warning.
+verdicts (and a copy of the run's config.yaml), and prints every rate that changed. Use it when the judge
+changes (a refit, a rule, a stronger judge behind an endpoint): answers are kept, only the scoring is
+redone. OUT holds the run's answers, harmful text included, and gets the run's content warning.
 """
 
 from __future__ import annotations
@@ -62,9 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     kind, options = judge_options(args.judge, args.judge_options, args.judge_option)
     judge = build_judge(kind, **options)
     args.out.mkdir(parents=True, exist_ok=True)
-    warning = args.run / "CONTENT_WARNING.txt"
-    if warning.exists():
-        shutil.copy(warning, args.out / warning.name)
+    # the content warning goes with the answers; the config makes OUT a run directory for `sparring compare`
+    for name in ("CONTENT_WARNING.txt", "config.yaml"):
+        if (args.run / name).exists():
+            shutil.copy(args.run / name, args.out / name)
     for stage, path in files.items():
         old = load_transcripts(path)
         new = rejudge(old, judge)

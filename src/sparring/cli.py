@@ -203,7 +203,26 @@ def cmd_compare(args: argparse.Namespace, rest: list[str]) -> int:
 
     if rest:
         raise UserError(f"unexpected arguments: {' '.join(rest)}")
-    if args.models:
+    every_dir = [*args.dirs, *(d for pair in args.pairs or [] for d in pair)]
+    is_run = [(Path(d) / "config.yaml").is_file() for d in every_dir]
+    if args.pairs:
+        from sparring.evals.compare import compare_run_pairs
+
+        if args.models or len(args.dirs) != 2:
+            raise UserError("--pair A2 B2 repeats a comparison of two training runs: give run dirs A B first")
+        not_runs = [d for d, ok in zip(every_dir, is_run, strict=True) if not ok]
+        if not_runs:
+            raise UserError(
+                f"{not_runs[0]}: not a training run directory (no config.yaml); --pair pairs runs"
+            )
+        dirs = []
+        result = compare_run_pairs(
+            [tuple(args.dirs), *map(tuple, args.pairs)],
+            which=args.stage,
+            baseline=args.baseline,
+            n_boot=args.n_boot,
+        )
+    elif args.models:
         if args.dirs or len(args.models) != 2:
             raise UserError("compare takes two evaluation directories, or --model A --model B (not both)")
         if args.out is None:
@@ -216,7 +235,7 @@ def cmd_compare(args: argparse.Namespace, rest: list[str]) -> int:
             result, out = _evaluate(args, model, plans, str(Path(args.out) / side))
             _console().print(results_table(result))
             dirs.append(out)
-    elif args.dirs and all((Path(d) / "config.yaml").is_file() for d in args.dirs) and len(args.dirs) <= 2:
+    elif args.dirs and all(is_run) and len(args.dirs) <= 2:
         from sparring.evals.compare import compare_run
 
         # training runs: one run's stages (after - before), or two runs' final evaluations (B - A)
@@ -415,6 +434,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="run dirs: the stage of the first run subtracted (before, warmup, after; default: before "
         "for one run, --stage for two)",
+    )
+    p.add_argument(
+        "--pair",
+        dest="pairs",
+        nargs=2,
+        action="append",
+        metavar=("A", "B"),
+        help="run dirs: another pair of runs compared like the first (the same two methods, another training "
+        "seed); differences are averaged over all pairs, with intervals that include the spread between them",
     )
     p.add_argument("--model", dest="models", action="append", help="evaluate A and B first (give twice)")
     _add_eval_options(p)

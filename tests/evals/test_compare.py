@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -141,3 +142,65 @@ def test_compare_run_pairs_any_stage_of_one_run_with_another(tmp_path):
     assert vs_before["suites"]["jbb"]["metrics"]["harmful_answer_rate"]["difference"]["value"] == -1.0
     with pytest.raises(FileNotFoundError, match="eval_warmup_transcripts"):
         compare_run(tmp_path / "base", tmp_path / "selfplay", baseline="warmup")
+
+
+def _write_run_stage(run, stage: str, outcomes: list[float], suite: str = "jbb", prefix: str = "p") -> None:
+    """A training run directory holding one evaluation stage's transcripts (harmful prompts only)."""
+    run.mkdir(exist_ok=True)
+    (run / "config.yaml").write_text("model: tiny-random-llama\n")
+    rows = [_harmful(f"{prefix}{i}", x) | {"suite": suite} for i, x in enumerate(outcomes)]
+    (run / f"eval_{stage}_transcripts.jsonl").write_text("".join(json.dumps(t) + "\n" for t in rows))
+
+
+def test_pooled_difference_puts_the_spread_between_repetitions_in_the_interval():
+    from sparring.evals.compare import paired_difference, pooled_difference
+
+    rng = np.random.default_rng(3)
+    a, b = (rng.random(40) < 0.5).astype(float), (rng.random(40) < 0.3).astype(float)
+    one, plain = pooled_difference([(a, b)], n_boot=4000), paired_difference(a, b, n_boot=4000)
+    assert one["value"] == pytest.approx(plain["value"])
+    assert one["ci_low"] == pytest.approx(plain["ci_low"], abs=0.03)
+    assert one["ci_high"] == pytest.approx(plain["ci_high"], abs=0.03)
+
+    # Two repetitions that disagree completely: every prompt +1 in one, -1 in the other. Resampling prompts
+    # alone would give [0, 0]; the interval must span the disagreement.
+    zeros, ones = np.zeros(20), np.ones(20)
+    split = pooled_difference([(zeros, ones), (ones, zeros)])
+    assert split["value"] == 0.0 and split["ci_low"] == -1.0 and split["ci_high"] == 1.0
+    # Three repetitions that agree (each lowers the rate by 0.5-0.6) are significant; pairs weigh equally.
+    agree = pooled_difference([(ones, np.r_[zeros[:10], ones[:10]]), (ones[:10], zeros[:10]), (ones, zeros)])
+    assert agree["value"] == pytest.approx((-0.5 - 1.0 - 1.0) / 3) and agree["ci_high"] < 0
+    with pytest.raises(ValueError, match="equal lengths"):
+        pooled_difference([(ones, zeros[:3])])
+    assert pooled_difference([([], [])])["value"] is None
+
+
+def test_compare_cli_pools_pairs_of_runs_from_other_seeds(tmp_path):
+    # three seeds; each evaluated its own prompts (other ids); B lowers attack success by 30, 10, 20 points
+    truth = [-0.3, -0.1, -0.2]
+    dirs = []
+    for seed, effect in enumerate(truth):
+        a_out = [1.0] * 10 + [0.0] * 10
+        b_out = [0.0] * round(-effect * 20) + [1.0] * (10 - round(-effect * 20)) + [0.0] * 10
+        _write_run_stage(tmp_path / f"noatk{seed}", "after", a_out, prefix=f"s{seed}-")
+        _write_run_stage(tmp_path / f"selfplay{seed}", "after", b_out, prefix=f"s{seed}-")
+        dirs.append((str(tmp_path / f"noatk{seed}"), str(tmp_path / f"selfplay{seed}")))
+    cmd = [sys.executable, "-m", "sparring.cli", "compare", *dirs[0]]
+    for pair in dirs[1:]:
+        cmd += ["--pair", *pair]
+    wide = {**os.environ, "COLUMNS": "200"}  # rich fits the table to the terminal
+    res = subprocess.run(
+        [*cmd, "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=120, env=wide
+    )
+    assert res.returncode == 0, res.stderr
+    assert "mean over 3 pairs of runs" in res.stdout and "-30.0%, -10.0%, -20.0%" in res.stdout
+    m = json.loads((tmp_path / "out" / "compare.json").read_text())["suites"]["jbb"]["metrics"]
+    m = m["harmful_answer_rate"]
+    assert m["per_pair"] == pytest.approx(truth) and m["difference"]["value"] == pytest.approx(-0.2)
+    assert m["n_pairs"] == 60 and m["significant"]
+
+    _write_eval(tmp_path / "evaldir", {"jbb": [_harmful("p0", 1.0)]}, "base")
+    res = subprocess.run(
+        [*cmd[:-3], "--pair", dirs[1][0], str(tmp_path / "evaldir")], capture_output=True, text=True
+    )
+    assert res.returncode == 2 and "evaldir: not a training run directory" in res.stderr

@@ -2,9 +2,10 @@
 
 import importlib.util
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
-
-from sparring.evals.compare import compare_run
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "rejudge_run.py"
 OLD = {"prompt_harmful": 0.1, "refusal": 0.01, "response_harmful": 0.0}  # what the old judge said of "No."
@@ -37,6 +38,7 @@ def load_script():
 def write_run(run: Path) -> None:
     run.mkdir()
     (run / "CONTENT_WARNING.txt").write_text("harmful text\n")
+    (run / "config.yaml").write_text("model: tiny-random-llama\n")
     for stage in ("before", "after"):
         rows = [{**r, "verdict": OLD, "category": "x"} for r in ROWS]
         if stage == "before":
@@ -58,8 +60,16 @@ def test_rejudge_keeps_answers_and_replaces_verdicts(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "benign_refusal_rate" in printed and "(changed)" in printed
     # the output is a run directory as far as `sparring compare` is concerned
-    cmp = compare_run(out)
-    assert cmp["suites"]["heldout"]["metrics"]["benign_refusal_rate"]["difference"]["value"] > 0
+    res = subprocess.run(
+        [sys.executable, "-m", "sparring.cli", "compare", str(out), "--out", str(tmp_path / "cmp")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert res.returncode == 0, res.stderr
+    cmp = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    assert cmp["suites"]["heldout"]["metrics"]["benign_refusal_rate"]["difference"]["value"] == 0.5
 
 
 def test_rejudge_without_transcripts_says_so(tmp_path, capsys):

@@ -8,6 +8,7 @@ resampled independently (:func:`sparring.evals.metrics.difference`). Differences
 
     sparring compare runs/demo-A                       # one run: after minus before, per suite
     sparring compare runs/demo-A runs/baseline-B       # two runs: B minus A on their final evaluations
+    sparring compare A1 B1 --pair A2 B2 --pair A3 B3   # the same, repeated with other seeds and pooled
 """
 
 from __future__ import annotations
@@ -28,11 +29,13 @@ __all__ = [
     "compare",
     "compare_evals",
     "compare_run",
+    "compare_run_pairs",
     "comparison_table",
     "format_comparison",
     "load_transcripts",
     "outcomes_by_id",
     "paired_difference",
+    "pooled_difference",
 ]
 
 Transcripts = Sequence[dict[str, Any]]
@@ -146,6 +149,31 @@ def load_transcripts(path: str | os.PathLike) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
+def _stage_paths(
+    run_dir: str | os.PathLike, other: str | os.PathLike | None, which: str, baseline: str | None
+) -> tuple[Path, Path]:
+    """The transcript files ``compare_run`` subtracts: ``(a, b)``."""
+    run = Path(run_dir)
+    if other is None:
+        return run / f"eval_{baseline or 'before'}_transcripts.jsonl", run / f"eval_{which}_transcripts.jsonl"
+    return run / f"eval_{baseline or which}_transcripts.jsonl", Path(
+        other
+    ) / f"eval_{which}_transcripts.jsonl"
+
+
+def _transcripts_by_suite(path: Path) -> dict[str, list[dict[str, Any]]]:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such evaluation (did the run evaluate that stage?)")
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for t in load_transcripts(path):
+        groups[t.get("suite", "eval")].append(t)
+    return groups
+
+
+def _stage_name(path: Path) -> str:
+    return f"{path.parent.name}: {path.name.split('_transcripts')[0]}"
+
+
 def compare_run(
     run_dir: str | os.PathLike,
     other: str | os.PathLike | None = None,
@@ -160,29 +188,98 @@ def compare_run(
     default the same stage: self-play vs a baseline run with the same seed and evaluation prompts; a
     run that started from a saved adapter has that adapter alone as its ``before``).
     """
-    run = Path(run_dir)
-    if other is None:
-        baseline = baseline or "before"
-        a_path, b_path = run / f"eval_{baseline}_transcripts.jsonl", run / f"eval_{which}_transcripts.jsonl"
-    else:
-        a_path = run / f"eval_{baseline or which}_transcripts.jsonl"
-        b_path = Path(other) / f"eval_{which}_transcripts.jsonl"
-    by_suite: list[dict[str, list[dict[str, Any]]]] = []
-    for path in (a_path, b_path):
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such evaluation (did the run evaluate that stage?)")
-        groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for t in load_transcripts(path):
-            groups[t.get("suite", "eval")].append(t)
-        by_suite.append(groups)
-    common = [s for s in by_suite[0] if s in by_suite[1]]
+    a_path, b_path = _stage_paths(run_dir, other, which, baseline)
+    suites_a, suites_b = _transcripts_by_suite(a_path), _transcripts_by_suite(b_path)
     options.setdefault("paired", True)
     return {
-        "a": {"dir": str(a_path), "model": f"{a_path.parent.name}: {a_path.name.split('_transcripts')[0]}"},
-        "b": {"dir": str(b_path), "model": f"{b_path.parent.name}: {b_path.name.split('_transcripts')[0]}"},
-        "suites": {s: compare(by_suite[0][s], by_suite[1][s], **options) for s in common},
-        "only_a": [s for s in by_suite[0] if s not in by_suite[1]],
-        "only_b": [s for s in by_suite[1] if s not in by_suite[0]],
+        "a": {"dir": str(a_path), "model": _stage_name(a_path)},
+        "b": {"dir": str(b_path), "model": _stage_name(b_path)},
+        "suites": {s: compare(suites_a[s], suites_b[s], **options) for s in suites_a if s in suites_b},
+        "only_a": [s for s in suites_a if s not in suites_b],
+        "only_b": [s for s in suites_b if s not in suites_a],
+    }
+
+
+def pooled_difference(
+    groups: Sequence[tuple[Sequence[float], Sequence[float]]], n_boot: int = 2000, seed: int = 0
+) -> dict[str, float | None]:
+    """Mean over groups of each group's paired mean ``b - a``, with a two-level 95% bootstrap interval.
+
+    A group is one repetition of a comparison (the same two methods trained with another seed). Each
+    resample draws groups with replacement, then pairs within each drawn group, so the interval holds the
+    spread *between* repetitions as well as the evaluation sample's; with one group it is the paired
+    bootstrap. Groups weigh equally whatever their number of pairs.
+    """
+    diffs = []
+    for a, b in groups:
+        if len(a) != len(b):
+            raise ValueError(f"paired samples need equal lengths, got {len(a)} and {len(b)}")
+        if len(a):
+            diffs.append(np.asarray(b, float) - np.asarray(a, float))
+    if not diffs:
+        return {"value": None, "ci_low": None, "ci_high": None}
+    rng = np.random.default_rng(seed)
+    means = np.empty(n_boot)
+    for i in range(n_boot):
+        drawn = [diffs[k] for k in rng.integers(0, len(diffs), len(diffs))]
+        means[i] = np.mean([d[rng.integers(0, d.size, d.size)].mean() for d in drawn])
+    return {
+        "value": float(np.mean([d.mean() for d in diffs])),
+        "ci_low": float(np.quantile(means, 0.025)),
+        "ci_high": float(np.quantile(means, 0.975)),
+    }
+
+
+def compare_run_pairs(
+    pairs: Sequence[tuple[str | os.PathLike, str | os.PathLike]],
+    which: str = "after",
+    baseline: str | None = None,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """``compare_run(a, b)`` repeated over several pairs of runs and pooled (:func:`pooled_difference`).
+
+    Use it when one pair of runs cannot tell two methods apart: train both again with other seeds and
+    pass every pair. Each metric gets the mean over pairs of each pair's paired difference (pairs may
+    have evaluated different prompts), its two-level interval, and ``per_pair``, each pair's own
+    difference, so the spread between repetitions stays visible. Only suites every pair evaluated count.
+    """
+    if not pairs:
+        raise ValueError("compare_run_pairs needs at least one pair of runs")
+    loaded = []
+    for run_a, run_b in pairs:
+        a_path, b_path = _stage_paths(run_a, run_b, which, baseline)
+        loaded.append((a_path, b_path, _transcripts_by_suite(a_path), _transcripts_by_suite(b_path)))
+    every = [s for s in loaded[0][2] if all(s in ta and s in tb for _, _, ta, tb in loaded)]
+    suites: dict[str, Any] = {}
+    for suite in every:
+        outcomes = [(outcomes_by_id(ta[suite]), outcomes_by_id(tb[suite])) for _, _, ta, tb in loaded]
+        metrics: dict[str, Any] = {}
+        for metric in sorted(set.intersection(*(set(oa) & set(ob) for oa, ob in outcomes))):
+            groups = []
+            for oa, ob in outcomes:
+                ids = sorted(set(oa[metric]) & set(ob[metric]))
+                groups.append(([oa[metric][i] for i in ids], [ob[metric][i] for i in ids]))
+            diff = pooled_difference(groups, n_boot=n_boot, seed=seed)
+            metrics[metric] = {
+                "a": {"value": float(np.mean([np.mean(a) for a, _ in groups if a]))},
+                "b": {"value": float(np.mean([np.mean(b) for _, b in groups if b]))},
+                "difference": diff,
+                "paired": True,
+                "significant": diff["value"] is not None and (diff["ci_low"] > 0 or diff["ci_high"] < 0),
+                "n_pairs": sum(len(a) for a, _ in groups),
+                "per_pair": [float(np.mean(b) - np.mean(a)) if a else None for a, b in groups],
+            }
+        suites[suite] = {"metrics": metrics}
+    names = [(_stage_name(a), _stage_name(b)) for a, b, _, _ in loaded]
+    return {
+        "a": {"dir": [str(a) for a, _, _, _ in loaded], "model": ", ".join(a for a, _ in names)},
+        "b": {"dir": [str(b) for _, b, _, _ in loaded], "model": ", ".join(b for _, b in names)},
+        "pairs": len(loaded),
+        "suites": suites,
+        "only_a": [],
+        "only_b": [],
+        "not_in_every_pair": sorted({s for _, _, ta, tb in loaded for s in (*ta, *tb)} - set(every), key=str),
     }
 
 
@@ -259,10 +356,18 @@ def comparison_table(result: dict[str, Any], by_category: bool = False):
     from sparring.evals.benchmark import METRIC_LABELS
 
     a, b = result["a"], result["b"]
-    table = Table(
-        title=f"B - A (paired by prompt, 95% bootstrap intervals)\nA = {a['model']}\nB = {b['model']}"
+    pooled = "pairs" in result  # compare_run_pairs: means over several pairs of runs
+    what = (
+        f"mean over {result['pairs']} pairs of runs of B - A (paired by prompt, 95% two-level bootstrap "
+        "intervals)"
+        if pooled
+        else "B - A (paired by prompt, 95% bootstrap intervals)"
     )
-    for col in ("suite", "metric", "A", "B", "B - A [95% CI]", "pairs"):
+    table = Table(title=f"{what}\nA = {a['model']}\nB = {b['model']}")
+    columns = ["suite", "metric", "A", "B", "B - A [95% CI]", "pairs"] + (
+        ["B - A, each pair"] if pooled else []
+    )
+    for col in columns:
         table.add_column(col, justify="right" if col == "pairs" else "left")
 
     def rows(label: str, metrics: dict[str, Any]) -> None:
@@ -279,6 +384,7 @@ def comparison_table(result: dict[str, Any], by_category: bool = False):
             else:
                 star = " *" if m["significant"] else ""
                 diff = f"{sfmt(d['value'])} [{sfmt(d['ci_low'])}, {sfmt(d['ci_high'])}]{star}"
+            each = [", ".join("-" if v is None else sfmt(v) for v in m.get("per_pair", []))] if pooled else []
             table.add_row(
                 label,
                 METRIC_LABELS[key],
@@ -286,6 +392,7 @@ def comparison_table(result: dict[str, Any], by_category: bool = False):
                 "-" if m["b"]["value"] is None else fmt(m["b"]["value"]),
                 diff,
                 str(m.get("n_pairs", "")),
+                *each,
             )
 
     for spec, comp in result["suites"].items():
@@ -307,6 +414,8 @@ def comparison_table(result: dict[str, Any], by_category: bool = False):
     notes = []
     if result["only_a"] or result["only_b"]:
         notes.append(f"not compared (in one side only): {', '.join(result['only_a'] + result['only_b'])}")
+    if result.get("not_in_every_pair"):
+        notes.append(f"not compared (not in every pair): {', '.join(result['not_in_every_pair'])}")
     if a.get("judge") != b.get("judge"):
         notes.append(f"different judges: A {a.get('judge')}, B {b.get('judge')}")
     notes.append("* the interval excludes 0")
