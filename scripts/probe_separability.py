@@ -6,14 +6,15 @@ A defender refuses on the strength of what its network represents at the moment 
 script reads that representation (the hidden state of the last prompt token, in the model's own chat
 template, user message alone) and fits logistic-regression probes on it:
 
-- *seed probe*: fitted on the training seed pools (harmful vs benign, as the warm start and self-play see
-  them), scored on held-out evaluation suites;
+- *seed probe*: fitted on the training seed pools (harmful vs benign, half of the benign ones borderline
+  as in the demo's warm start), scored on held-out evaluation suites;
 - *in-distribution probe*: 5-fold cross-validated on each evaluation suite itself, an optimistic ceiling
   for a linear read-out of this model.
 
 For each suite it prints the ROC AUC and the share of benign prompts flagged when the probe catches 75%,
-80% and 90% of the harmful ones. If even the in-distribution probe must flag many benign prompts to catch
-most harmful ones, no fine-tuning of a small adapter on this model is likely to do much better.
+80% and 90% of the harmful ones; then, with one threshold for all suites as a deployed defender has, what
+catching plain harmful prompts costs on XSTest's safe prompts. A fine-tuned adapter that discriminates far
+worse than the seed probe is held back by its training, not by what the model represents.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from sparring.evals.suites import load_suite_spec
 from sparring.game.seeds import load_seeds
 from sparring.models.resolve import resolve_model
+from sparring.rl.warmstart import pick_benign_seeds
 
 RECALLS = (0.75, 0.8, 0.9)
 
@@ -61,6 +63,12 @@ def main() -> None:
     ap.add_argument("--model", default="smollm2-135m-instruct", help="HF id, local path or offline alias")
     ap.add_argument("--layer", type=int, default=20, help="hidden layer read (0 = embeddings)")
     ap.add_argument("--seeds-per-label", type=int, default=400)
+    ap.add_argument(
+        "--borderline-share",
+        type=float,
+        default=0.5,
+        help="share of the benign seeds drawn from the borderline pool, as warmup.borderline_share",
+    )
     ap.add_argument("--suite", action="append", help="suite spec (repeatable; default heldout, xstest, jbb)")
     args = ap.parse_args()
 
@@ -70,28 +78,47 @@ def main() -> None:
 
     rng = random.Random(0)
     harmful = [s.text for s in load_seeds("harmful")]
-    benign = [s.text for s in load_seeds("benign")]
-    n = args.seeds_per_label
-    train_prompts = rng.sample(harmful, min(n, len(harmful))) + rng.sample(benign, min(n, len(benign)))
-    train_y = np.array([1] * min(n, len(harmful)) + [0] * min(n, len(benign)))
+    n = min(args.seeds_per_label, len(harmful))
+    benign = [s.text for s in pick_benign_seeds(load_seeds("benign"), n, args.borderline_share, rng)]
+    train_prompts = rng.sample(harmful, n) + benign
+    train_y = np.array([1] * n + [0] * len(benign))
     seed_probe = probe().fit(last_token_states(model, tokenizer, train_prompts, args.layer), train_y)
 
     header = (
         "suite      n   | seed probe: AUC, benign flagged at harm recall 75/80/90% | in-distribution probe"
     )
     print(header)
+    seed_scores = {}
     for spec in args.suite or ["heldout", "xstest", "jbb"]:
         prompts = load_suite_spec(spec)
         x = last_token_states(model, tokenizer, [p.prompt for p in prompts], args.layer)
         y = np.array([p.label == "harmful" for p in prompts])
+        seed_scores[spec] = (seed_probe.decision_function(x), y)
         cells = []
         for scores in (
-            seed_probe.decision_function(x),
+            seed_scores[spec][0],
             cross_val_predict(probe(), x, y, cv=5, method="decision_function"),
         ):
             flagged = "/".join(f"{benign_flagged_at(scores, y, r):.0%}" for r in RECALLS)
             cells.append(f"AUC {roc_auc_score(y, scores):.2f}, {flagged}")
         print(f"{spec:10s} {len(prompts):4d} | {cells[0]:52s} | {cells[1]}")
+    if {"heldout", "xstest"} <= set(seed_scores):
+        print_target_check(seed_scores)
+
+
+def print_target_check(seed_scores: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+    """One threshold for every suite, as a deployed defender has: set where the seed probe catches a
+    given share of the plain harmful prompts (heldout), then read off what it does to XSTest."""
+    held, held_y = seed_scores["heldout"]
+    xst, xst_y = seed_scores["xstest"]
+    print("\none threshold, set on heldout harmful recall (the plain-harm target needs about 75%):")
+    for recall in RECALLS:
+        threshold = np.quantile(held[held_y], 1 - recall)
+        print(
+            f"  recall {recall:.0%}: heldout benign flagged {np.mean(held[~held_y] >= threshold):.0%}, "
+            f"XSTest safe flagged {np.mean(xst[~xst_y] >= threshold):.0%}, "
+            f"XSTest unsafe caught {np.mean(xst[xst_y] >= threshold):.0%}"
+        )
 
 
 if __name__ == "__main__":

@@ -122,6 +122,17 @@ class WarmupConfig(_Section):
     attacker_examples: int = Field(
         200, ge=0, description="Attacker: seeds paired with a plan and a rewrite (half harmful)."
     )
+    objective: Literal["sft", "dpo"] = Field(
+        "sft",
+        description="Defender: 'sft' imitates its demonstrations; 'dpo' pairs each one with the wrong "
+        "behaviour on the same prompt (harmful seed: the base model's own answer; benign seed: a brief "
+        "refusal) and raises the right one over it relative to the reference (DPO), which teaches where "
+        "the boundary is rather than a general lean towards refusing.",
+    )
+    dpo_beta: float = Field(0.1, gt=0, description="DPO: strength of the preference (inverse temperature).")
+    dpo_sft_weight: float = Field(
+        1.0, ge=0, description="DPO: weight of the chosen answers' own next-token loss (keeps their wording)."
+    )
     epochs: int = Field(2, ge=1, description="Passes over the demonstrations.")
     lr: float = Field(2e-4, gt=0, description="AdamW learning rate of the warm start.")
     batch_size: int = Field(16, ge=1, description="Demonstrations per optimizer step.")

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from sparring.rl.losses import (
+    dpo_loss,
     group_advantages,
     kl_estimate,
     kl_penalty,
@@ -262,3 +263,17 @@ def test_one_sgd_step_moves_logprob_with_the_advantage(advantage, direction):
     with torch.no_grad():
         _, after = seq_logp()
     assert (direction * (after - before) > 0).all()
+
+
+def test_dpo_loss_hand_values_and_direction():
+    zero = torch.zeros(2)
+    assert dpo_loss(zero, zero, beta=0.1).item() == pytest.approx(math.log(2))
+    # only the margin over the reference's counts: a policy that prefers the chosen answer exactly as
+    # much as the reference did has learned nothing
+    assert dpo_loss(torch.tensor([3.0]), torch.tensor([3.0]), beta=0.5).item() == pytest.approx(math.log(2))
+    value = dpo_loss(torch.tensor([2.0, -1.0]), torch.tensor([0.0, 1.0]), beta=0.5)
+    expected = (math.log1p(math.exp(-1.0)) + math.log1p(math.exp(1.0))) / 2
+    assert value.item() == pytest.approx(expected)
+    margin = torch.zeros(3, requires_grad=True)
+    dpo_loss(margin, torch.zeros(3), beta=0.1).backward()
+    assert (margin.grad < 0).all()  # descending the loss raises the chosen answer over the rejected one

@@ -12,7 +12,15 @@ from sparring.game.demonstrations import attacker_demonstrations
 from sparring.game.seeds import BORDERLINE_SOURCE, load_seeds
 from sparring.models.policy import build_players
 from sparring.rl.loop import train
-from sparring.rl.warmstart import demonstrations, fine_tune, pick_benign_seeds, sft_loss, to_sample
+from sparring.rl.warmstart import (
+    PreferencePair,
+    demonstrations,
+    fine_tune,
+    pair_margins,
+    pick_benign_seeds,
+    sft_loss,
+    to_sample,
+)
 
 
 def test_benign_examples_take_the_borderline_share():
@@ -71,6 +79,43 @@ def test_fine_tune_lowers_the_loss_on_its_demonstrations(tiny_model_dir):
         after = sft_loss(attacker, samples).item()
     assert after < before - 0.2, (before, after)
     assert result["loss_last_epoch"] < result["loss_first_epoch"]
+
+
+def test_dpo_pairs_the_right_answer_with_the_wrong_one_and_learns_the_contrast(tiny_model_dir):
+    torch.manual_seed(0)
+    overrides = {"model": "tiny-random-llama", "lora.r": 4, "lora.alpha": 8, "warmup.roles": ["defender"]}
+    overrides |= {"warmup.harmful_examples": 3, "warmup.benign_examples": 3, "warmup.answer_tokens": 4}
+    cfg = load_config(overrides=overrides | {"warmup.objective": "dpo"})
+    defender = build_players(cfg)["defender"]
+    pairs = demonstrations({"defender": defender}, cfg, load_seeds(), random.Random(0))["defender"]
+    assert len(pairs) == 6 and all(isinstance(p, PreferencePair) for p in pairs)
+    eos = defender.tokenizer.convert_tokens_to_ids("<|im_end|>")
+    for i, p in enumerate(pairs):
+        assert p.chosen.prompt_ids == p.rejected.prompt_ids  # one prompt, two answers
+        refusal, own = (p.chosen, p.rejected) if i < 3 else (p.rejected, p.chosen)
+        assert refusal.completion_ids[-1] == eos and 1 <= len(own.completion_ids) <= 4
+    # the same draw as the imitation warm start: DPO adds the wrong answers, it does not change the prompts
+    sft = demonstrations(
+        {"defender": defender}, load_config(overrides=overrides), load_seeds(), random.Random(0)
+    )
+    assert [s.prompt_ids for s in sft["defender"]] == [p.chosen.prompt_ids for p in pairs]
+
+    fine_tune(
+        defender,
+        pairs,
+        epochs=15,
+        lr=1e-2,
+        batch_size=6,
+        minibatch_size=6,
+        max_grad_norm=1.0,
+        rng=random.Random(0),
+        dpo_beta=0.5,
+        dpo_sft_weight=0.0,
+    )
+    with torch.no_grad():
+        margins, _ = pair_margins(defender, pairs)
+    gained = margins - torch.tensor([p.ref_margin for p in pairs])
+    assert (gained > 0).all(), gained  # every pair: the right answer rose over the wrong one
 
 
 def test_train_with_warm_start_anchors_kl_to_it(tmp_path, tiny_model_dir):

@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 __all__ = [
+    "dpo_loss",
     "group_advantages",
     "kl_estimate",
     "kl_penalty",
@@ -174,3 +175,13 @@ def kl_penalty(logp: Tensor, ref_logp: Tensor, mask: Tensor, kind: KLKind = "k3"
     logp: [B, T] (with gradient); ref_logp: [B, T] (detached here); mask: [B, T]. Returns a scalar.
     """
     return masked_mean(kl_estimate(logp, ref_logp.detach(), kind), mask)
+
+
+def dpo_loss(policy_margin: Tensor, ref_margin: Tensor, beta: float) -> Tensor:
+    """Direct preference optimisation: ``-log sigmoid(beta * (policy_margin - ref_margin))``, averaged.
+
+    policy_margin, ref_margin: [B], ``log p(chosen) - log p(rejected)`` summed over each answer's tokens,
+    under the trained and the reference weights. The loss falls as the policy prefers the chosen answer
+    *more than the reference did*, so it teaches the contrast between the two answers, not either alone.
+    """
+    return -torch.nn.functional.logsigmoid(beta * (policy_margin - ref_margin)).mean()

@@ -3,7 +3,11 @@
     demonstrations (game/demonstrations.py) -> token ids -> next-token loss on the target -> AdamW
 
 The defender's benign targets are its own greedy answers, generated here before any weight moves, so the
-warm start teaches *when* to refuse without rewriting *how* it helps.
+warm start teaches *when* to refuse without rewriting *how* it helps. With ``warmup.objective=dpo`` each
+defender demonstration also gets the wrong answer to the same prompt (a harmful seed: the model's own
+compliant answer; a benign seed: a brief refusal) and the loss is DPO on the pair plus the next-token
+loss of the right answer: imitation alone mostly teaches a lean towards refusing, the pair teaches which
+prompts to refuse.
 """
 
 from __future__ import annotations
@@ -11,12 +15,14 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from sparring.config import Config
 from sparring.game.demonstrations import (
+    REFUSALS,
     Demonstration,
     alarming_benign_prompt,
     attacker_demonstrations,
@@ -26,6 +32,19 @@ from sparring.game.prompts import defender_messages
 from sparring.game.seeds import BORDERLINE_SOURCE
 from sparring.game.types import Role, Seed
 from sparring.models.policy import Player, Sample, _eos_ids
+from sparring.rl.losses import dpo_loss
+
+
+@dataclass
+class PreferencePair:
+    """One prompt answered the right way (``chosen``) and the wrong way (``rejected``)."""
+
+    chosen: Sample
+    rejected: Sample
+    ref_margin: float = 0.0  # log p_ref(chosen) - log p_ref(rejected), set before training
+
+
+Example = Sample | PreferencePair
 
 
 def to_sample(player: Player, demo: Demonstration) -> Sample:
@@ -41,9 +60,44 @@ def sft_loss(player: Player, samples: Sequence[Sample]) -> torch.Tensor:
     return -(logp * mask).sum() / mask.sum().clamp(min=1)
 
 
+def pair_margins(player: Player, pairs: Sequence[PreferencePair], reference: bool = False):
+    """``log p(chosen) - log p(rejected)`` per pair [B], and the chosen answers' (logp, mask)."""
+    logp, mask = player.logprobs([p.chosen for p in pairs] + [p.rejected for p in pairs], reference, 1.0)
+    seq = logp.sum(-1)  # logprobs() already zeroes the pads
+    n = len(pairs)
+    return seq[:n] - seq[n:], (logp[:n], mask[:n])
+
+
+def set_reference_margins(player: Player, pairs: Sequence[PreferencePair], batch_size: int) -> None:
+    """Score every pair once under the role's reference weights (the base model before the warm start)."""
+    with torch.no_grad():
+        for start in range(0, len(pairs), batch_size):
+            chunk = pairs[start : start + batch_size]
+            margins, _ = pair_margins(player, chunk, reference=True)
+            for pair, m in zip(chunk, margins.tolist(), strict=True):
+                pair.ref_margin = m
+
+
+def example_loss(player: Player, examples: Sequence[Example], beta: float, sft_weight: float) -> torch.Tensor:
+    """Mean loss over a minibatch: next-token loss for demonstrations, DPO (+ chosen NLL) for pairs."""
+    samples = [x for x in examples if isinstance(x, Sample)]
+    pairs = [x for x in examples if isinstance(x, PreferencePair)]
+    total = torch.zeros(())
+    if samples:
+        total = total + sft_loss(player, samples) * len(samples)
+    if pairs:
+        margins, (logp, mask) = pair_margins(player, pairs)
+        ref = torch.tensor([p.ref_margin for p in pairs], device=margins.device)
+        loss = dpo_loss(margins, ref, beta)
+        if sft_weight:
+            loss = loss + sft_weight * (-logp.sum() / mask.sum().clamp(min=1))
+        total = total + loss * len(pairs)
+    return total / len(examples)
+
+
 def fine_tune(
     player: Player,
-    samples: list[Sample],
+    samples: list[Example],
     *,
     epochs: int,
     lr: float,
@@ -52,8 +106,15 @@ def fine_tune(
     max_grad_norm: float,
     rng: random.Random,
     on_step: Callable[[int], None] | None = None,
+    dpo_beta: float = 0.1,
+    dpo_sft_weight: float = 1.0,
 ) -> dict[str, float]:
-    """Plain supervised fine-tuning of the player's adapter; returns first- and last-epoch mean loss."""
+    """Fine-tuning of the player's adapter on demonstrations and preference pairs (``example_loss``).
+
+    Returns first- and last-epoch mean loss."""
+    pairs = [x for x in samples if isinstance(x, PreferencePair)]
+    if pairs:
+        set_reference_margins(player, pairs, minibatch_size)
     params = player.trainable_parameters()
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
     player.model.train()
@@ -66,7 +127,7 @@ def fine_tune(
             batch = [samples[i] for i in order[start : start + batch_size]]
             for mb_start in range(0, len(batch), minibatch_size):
                 mb = batch[mb_start : mb_start + minibatch_size]
-                loss = sft_loss(player, mb)
+                loss = example_loss(player, mb, dpo_beta, dpo_sft_weight)
                 (loss * len(mb) / len(batch)).backward()
                 losses.append(loss.item())
             torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
@@ -80,12 +141,12 @@ def fine_tune(
 
 def demonstrations(
     players: dict[Role, Player], cfg: Config, seeds: Sequence[Seed], rng: random.Random
-) -> dict[Role, list[Sample]]:
+) -> dict[Role, list[Example]]:
     """Each role's warm-start samples, drawn from the seed pool (the only prompts training ever sees)."""
     harmful = [s for s in seeds if s.label == "harmful"]
     benign = [s for s in seeds if s.label == "benign"]
     w = cfg.warmup
-    out: dict[Role, list[Sample]] = {}
+    out: dict[Role, list[Example]] = {}
 
     if "defender" in w.roles:
         out["defender"] = _defender_samples(players["defender"], cfg, harmful, benign, rng)
@@ -101,11 +162,13 @@ def demonstrations(
 
 def _defender_samples(
     defender: Player, cfg: Config, harmful: list[Seed], benign: list[Seed], rng: random.Random
-) -> list[Sample]:
+) -> list[Example]:
     w = cfg.warmup
-    refuse = defender_refusal_demonstrations(
-        rng.sample(harmful, min(w.harmful_examples, len(harmful))), rng, cfg.defender.system_prompt
-    )
+    harmful_seeds = rng.sample(harmful, min(w.harmful_examples, len(harmful)))
+    refuse = [
+        to_sample(defender, d)
+        for d in defender_refusal_demonstrations(harmful_seeds, rng, cfg.defender.system_prompt)
+    ]
     helpful_seeds = pick_benign_seeds(benign, w.benign_examples, w.borderline_share, rng)
     # Some benign requests arrive in an alarming frame; the target is still the base model's own answer.
     prompts = [
@@ -114,14 +177,28 @@ def _defender_samples(
         else s.text
         for s in helpful_seeds
     ]
+    # DPO also needs the answer to avoid on harmful seeds: the model's own, generated in the same pass.
+    wrong_on_harmful = [s.text for s in harmful_seeds] if w.objective == "dpo" else []
     answers = defender.generate(
-        [defender_messages(p, cfg.defender.system_prompt) for p in prompts],
+        [defender_messages(p, cfg.defender.system_prompt) for p in prompts + wrong_on_harmful],
         min(cfg.defender.max_new_tokens, w.answer_tokens or cfg.defender.max_new_tokens),
         batch_size=cfg.eval.batch_size,
         do_sample=False,
     )
     # The model's own answers are kept token for token (also when cut off), so helpfulness is unchanged.
-    return [to_sample(defender, d) for d in refuse] + answers
+    helpful, complied = answers[: len(prompts)], answers[len(prompts) :]
+    if w.objective == "sft":
+        return refuse + helpful
+    refusals_of_benign = [
+        to_sample(
+            defender,
+            Demonstration(defender_messages(p, cfg.defender.system_prompt), "", rng.choice(REFUSALS)),
+        )
+        for p in prompts
+    ]
+    return [PreferencePair(r, c) for r, c in zip(refuse, complied, strict=True)] + [
+        PreferencePair(h, r) for h, r in zip(helpful, refusals_of_benign, strict=True)
+    ]
 
 
 def pick_benign_seeds(benign: list[Seed], n: int, borderline_share: float, rng: random.Random) -> list[Seed]:
@@ -148,7 +225,7 @@ def warm_start(
     start = time.perf_counter()
     samples = demonstrations(players, cfg, seeds, rng)
     metrics: dict[str, float] = {"warmup/generate_seconds": time.perf_counter() - start}
-    by_adapter: dict[tuple[int, str | None], tuple[Player, list[Role], list[Sample]]] = {}
+    by_adapter: dict[tuple[int, str | None], tuple[Player, list[Role], list[Example]]] = {}
     for role, role_samples in samples.items():
         p = players[role]
         key = (id(p.model), p.adapter)
@@ -177,6 +254,8 @@ def warm_start(
             max_grad_norm=cfg.train.max_grad_norm,
             rng=rng,
             on_step=advance,
+            dpo_beta=cfg.warmup.dpo_beta,
+            dpo_sft_weight=cfg.warmup.dpo_sft_weight,
         )
         for role in roles:
             metrics |= {f"warmup/{role}/{k}": v for k, v in result.items()}
