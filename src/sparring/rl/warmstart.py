@@ -69,7 +69,7 @@ def pair_margins(player: Player, pairs: Sequence[PreferencePair], reference: boo
 
 
 def set_reference_margins(player: Player, pairs: Sequence[PreferencePair], batch_size: int) -> None:
-    """Score every pair once under the role's reference weights (the base model before the warm start)."""
+    """Score every pair once under the role's reference weights (the base, or the adapter it started from)."""
     with torch.no_grad():
         for start in range(0, len(pairs), batch_size):
             chunk = pairs[start : start + batch_size]
