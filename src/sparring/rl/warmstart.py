@@ -32,7 +32,7 @@ from sparring.game.prompts import defender_messages
 from sparring.game.seeds import BORDERLINE_SOURCE
 from sparring.game.types import Role, Seed
 from sparring.models.policy import Player, Sample, _eos_ids
-from sparring.rl.losses import dpo_loss
+from sparring.rl.losses import dpo_loss, masked_mean
 
 
 @dataclass
@@ -57,7 +57,7 @@ def to_sample(player: Player, demo: Demonstration) -> Sample:
 def sft_loss(player: Player, samples: Sequence[Sample]) -> torch.Tensor:
     """Mean negative log-likelihood per target token (temperature 1: these are targets, not samples)."""
     logp, mask = player.logprobs(samples, temperature=1.0)
-    return -(logp * mask).sum() / mask.sum().clamp(min=1)
+    return -masked_mean(logp, mask)
 
 
 def pair_margins(player: Player, pairs: Sequence[PreferencePair], reference: bool = False):
@@ -90,7 +90,7 @@ def example_loss(player: Player, examples: Sequence[Example], beta: float, sft_w
         ref = torch.tensor([p.ref_margin for p in pairs], device=margins.device)
         loss = dpo_loss(margins, ref, beta)
         if sft_weight:
-            loss = loss + sft_weight * (-logp.sum() / mask.sum().clamp(min=1))
+            loss = loss - sft_weight * masked_mean(logp, mask)
         total = total + loss * len(pairs)
     return total / len(examples)
 
