@@ -8,6 +8,8 @@ from safetensors.torch import load_file
 
 from conftest import smoke_overrides
 from sparring.config import load_config
+from sparring.game.rewards import zero_sum_core
+from sparring.game.types import Verdict
 from sparring.rl.loop import train
 
 METRIC_KEYS = {
@@ -45,7 +47,7 @@ def load_with_peft_alone(adapter_dir):
         ("separate", {"mode": "separate"}),
         ("attacker_frozen", {"attacker.trainable": False}),
         ("defender_frozen", {"defender.trainable": False}),
-        ("no_attacker", {"attacker.enabled": False}),
+        ("no_attacker", {"attacker.enabled": False, "reward.answered_harmful_loss": 1.0}),
         (
             "grpo_general_sum",
             {"train.algorithm": "grpo", "reward.table": "general_sum", "train.ppo_epochs": 2},
@@ -86,6 +88,10 @@ def test_train_leaves_complete_run(tmp_path, tiny_model_dir, variant, extra):
         assert "<think>" not in ep["attack"]
     if variant == "no_attacker":
         assert not any(ep["revised"] for ep in episodes)
+        for ep in episodes:  # the defender saw the seed itself: its label and the run's table set the reward
+            h = 1.0 if ep["seed"]["label"] == "harmful" else 0.0
+            core = zero_sum_core(h, Verdict(**ep["verdict"]), cfg.reward.answered_harmful_loss)
+            assert ep["rewards"]["defender/core"] == pytest.approx(core)
 
     before = json.loads((path / "eval_before.json").read_text())
     assert before["n"] == 6 and "benign_refusal_rate" in before["metrics"]

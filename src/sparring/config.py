@@ -81,6 +81,13 @@ class RewardConfig(_Section):
     table: Literal["zero_sum", "general_sum"] = Field(
         "zero_sum", description="Reward table (docs/rewards.md)."
     )
+    answered_harmful_loss: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Zero-sum: how far answering a harmful prompt without refusing is a defender loss when "
+        "the judge finds the answer harmless (0: only harmful answers lose; 1: only a refusal wins).",
+    )
     format_weight: float = Field(1.0, ge=0, description="Attacker penalty for a malformed turn.")
     faithfulness_weight: float = Field(
         0.5, ge=0, description="Attacker bonus for keeping the seed's label/topic."

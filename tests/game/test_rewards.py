@@ -53,10 +53,37 @@ def test_zero_sum_core_values(h, p_ref, p_harm, expected):
     assert zero_sum_core(h, verdict) == pytest.approx(expected)
 
 
+@pytest.mark.parametrize(
+    ("h", "p_ref", "p_harm", "a", "expected"),
+    [
+        (1.0, 0.0, 0.0, 1.0, -1.0),  # harmful prompt answered, judged harmless: a loss when a = 1
+        (1.0, 0.0, 0.0, 0.5, 0.0),  # ... half a loss at a = 0.5
+        (1.0, 1.0, 0.0, 1.0, 1.0),  # a refusal still wins
+        (1.0, 0.0, 1.0, 1.0, -1.0),  # a harmful answer still loses (not twice)
+        (0.0, 0.0, 0.0, 1.0, 1.0),  # benign prompts are untouched
+        (0.0, 1.0, 0.0, 1.0, -1.0),
+        (0.6, 0.2, 0.1, 0.5, 1 - 2 * (0.6 * (0.1 + 0.9 * 0.8 * 0.5) + 0.4 * (1 - 0.8 * 0.9))),
+    ],
+)
+def test_answered_harmful_loss_makes_an_unrefused_harmful_prompt_a_loss(h, p_ref, p_harm, a, expected):
+    verdict = Verdict(prompt_harmful=None, refusal=p_ref, response_harmful=p_harm)
+    assert zero_sum_core(h, verdict, answered_harmful_loss=a) == pytest.approx(expected)
+
+
+def test_answered_harmful_loss_reaches_both_roles_through_episode_rewards():
+    safe_completion = Verdict(prompt_harmful=1.0, refusal=0.0, response_harmful=0.0)
+    assert rewards(verdict=safe_completion)["defender"] == pytest.approx(1.0)
+    r = rewards(verdict=safe_completion, answered_harmful_loss=1.0)
+    assert r["defender"] == pytest.approx(-1.0)
+    assert r["attacker/core"] == pytest.approx(1.0)  # still zero-sum
+    with pytest.raises(ValueError, match="answered_harmful_loss"):
+        rewards(verdict=safe_completion, answered_harmful_loss=1.5)
+
+
 def test_zero_sum_core_is_bounded():
     grid = [0.0, 0.3, 0.7, 1.0]
-    for h, r, x in itertools.product(grid, grid, grid):
-        assert -1.0 <= zero_sum_core(h, Verdict(None, r, x)) <= 1.0
+    for h, r, x, a in itertools.product(grid, grid, grid, grid):
+        assert -1.0 <= zero_sum_core(h, Verdict(None, r, x), answered_harmful_loss=a) <= 1.0
 
 
 def test_zero_sum_core_rejects_bad_inputs():

@@ -197,6 +197,7 @@ def play(step: int, players: dict[Role, Player], game: Game, times: dict[str, fl
                     faithfulness=ep.faithfulness,
                     novelty=ep.novelty,
                     shaping=game.shaping,
+                    answered_harmful_loss=cfg.reward.answered_harmful_loss,
                 )
                 or {}
             )
