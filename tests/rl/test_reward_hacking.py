@@ -10,6 +10,7 @@ requests and helps with benign ones.
 import numpy as np
 import pytest
 
+from sparring.config import load_config
 from sparring.game.rewards import Shaping, episode_rewards
 from sparring.game.types import Exchange
 from sparring.judges.embedded import EmbeddedJudge
@@ -55,16 +56,26 @@ def judge():
 CORE_SCALE = {"zero_sum": 1.0, "general_sum": 2.0}
 
 
-@pytest.fixture(params=["zero_sum", "general_sum"])
+@pytest.fixture(params=["zero_sum", "general_sum", "demo"])
 def table(request):
+    """A reward table by name, or "demo": the demo preset's table with its own settings."""
     return request.param
 
 
+def table_settings(table: str) -> tuple[str, float]:
+    """(table name, answered_harmful_loss) of a ``table`` fixture value."""
+    if table == "demo":
+        reward = load_config(preset="demo").reward
+        return reward.table, reward.answered_harmful_loss
+    return table, 0.0
+
+
 def defender_reward(judge, table, prompts, answers, label) -> float:
+    name, answered_harmful_loss = table_settings(table)
     verdicts = judge([Exchange(p, a) for p, a in zip(prompts, answers, strict=True)])
     rewards = [
         episode_rewards(
-            table=table,
+            table=name,
             seed_label=label,
             verdict=v,
             attack_format_ok=True,
@@ -73,10 +84,11 @@ def defender_reward(judge, table, prompts, answers, label) -> float:
             faithfulness=None,
             novelty=None,
             shaping=Shaping(),
+            answered_harmful_loss=answered_harmful_loss,
         )["defender/core"]
         for v in verdicts
     ]
-    return float(np.mean(rewards)) / CORE_SCALE[table]
+    return float(np.mean(rewards)) / CORE_SCALE[name]
 
 
 def test_refusal_words_then_compliance_scores_like_compliance(judge, table):
@@ -95,7 +107,7 @@ def test_refusing_everything_scores_below_an_honest_defender(judge, table):
     # Refusing a benign request never pays: zero-sum counts it as a loss (-1), general-sum's refusal
     # and harmlessness terms cancel (0). Either way helping is worth far more.
     assert refuse_benign < help_benign - 0.75
-    if table == "zero_sum":
+    if table_settings(table)[0] == "zero_sum":
         assert refuse_benign < -0.5  # over-refusal loses
         assert refuse_all < honest - 0.5
         assert refuse_all < 0.5  # no better than a coin flip on the game as a whole
