@@ -57,21 +57,16 @@ CORE_SCALE = {"zero_sum": 1.0, "general_sum": 2.0}
 
 
 @pytest.fixture(params=["zero_sum", "general_sum", "demo"])
-def table(request):
-    """A reward table by name, or "demo": the demo preset's table with its own settings."""
-    return request.param
-
-
-def table_settings(table: str) -> tuple[str, float]:
-    """(table name, answered_harmful_loss) of a ``table`` fixture value."""
-    if table == "demo":
+def table(request) -> tuple[str, float]:
+    """(table name, answered_harmful_loss): each table as it defaults, and the demo preset's own settings."""
+    if request.param == "demo":
         reward = load_config(preset="demo").reward
         return reward.table, reward.answered_harmful_loss
-    return table, 0.0
+    return request.param, 0.0
 
 
 def defender_reward(judge, table, prompts, answers, label) -> float:
-    name, answered_harmful_loss = table_settings(table)
+    name, answered_harmful_loss = table
     verdicts = judge([Exchange(p, a) for p, a in zip(prompts, answers, strict=True)])
     rewards = [
         episode_rewards(
@@ -107,7 +102,7 @@ def test_refusing_everything_scores_below_an_honest_defender(judge, table):
     # Refusing a benign request never pays: zero-sum counts it as a loss (-1), general-sum's refusal
     # and harmlessness terms cancel (0). Either way helping is worth far more.
     assert refuse_benign < help_benign - 0.75
-    if table_settings(table)[0] == "zero_sum":
+    if table[0] == "zero_sum":
         assert refuse_benign < -0.5  # over-refusal loses
         assert refuse_all < honest - 0.5
         assert refuse_all < 0.5  # no better than a coin flip on the game as a whole
