@@ -206,17 +206,14 @@ def cmd_compare(args: argparse.Namespace, rest: list[str]) -> int:
     every_dir = [*args.dirs, *(d for pair in args.pairs or [] for d in pair)]
     is_run = [(Path(d) / "config.yaml").is_file() for d in every_dir]
     if args.pairs:
-        from sparring.evals.compare import compare_run_pairs
+        from sparring.evals.compare import compare_pairs
 
         if args.models or len(args.dirs) != 2:
-            raise UserError("--pair A2 B2 repeats a comparison of two training runs: give run dirs A B first")
-        not_runs = [d for d, ok in zip(every_dir, is_run, strict=True) if not ok]
-        if not_runs:
-            raise UserError(
-                f"{not_runs[0]}: not a training run directory (no config.yaml); --pair pairs runs"
-            )
+            raise UserError("--pair A2 B2 repeats the comparison of A B: give the first pair A B as well")
+        if args.baseline is not None and not all(is_run):
+            raise UserError("--baseline picks a stage of a training run; evaluation directories have none")
         dirs = []
-        result = compare_run_pairs(
+        result = compare_pairs(
             [tuple(args.dirs), *map(tuple, args.pairs)],
             which=args.stage,
             baseline=args.baseline,
@@ -441,8 +438,9 @@ def build_parser() -> argparse.ArgumentParser:
         nargs=2,
         action="append",
         metavar=("A", "B"),
-        help="run dirs: another pair of runs compared like the first (the same two methods, another training "
-        "seed); differences are averaged over all pairs, with intervals that include the spread between them",
+        help="another pair compared like A B (the same two methods, another training seed): two run dirs "
+        "or two evaluation dirs; differences are averaged over all pairs, with intervals that include the "
+        "spread between them",
     )
     p.add_argument("--model", dest="models", action="append", help="evaluate A and B first (give twice)")
     _add_eval_options(p)

@@ -203,4 +203,49 @@ def test_compare_cli_pools_pairs_of_runs_from_other_seeds(tmp_path):
     res = subprocess.run(
         [*cmd[:-3], "--pair", dirs[1][0], str(tmp_path / "evaldir")], capture_output=True, text=True
     )
-    assert res.returncode == 2 and "evaldir: not a training run directory" in res.stderr
+    assert res.returncode == 2
+    assert "noatk1 is a training run and " in res.stderr and "evaldir is not" in res.stderr
+
+
+def test_compare_pools_pairs_of_evaluation_directories(tmp_path):
+    # each seed's adapters evaluated again with `sparring eval` on one larger suite: the same prompts in
+    # every pair; B lowers over-refusal by 40 and 20 points and leaves attack success alone
+    from sparring.evals.compare import compare_pairs
+
+    def benign(pid: str, refused: float) -> dict:
+        return {
+            "id": pid,
+            "label": "benign",
+            "category": "c",
+            "verdict": {"refusal": refused, "response_harmful": 0.0},
+        }
+
+    pairs = []
+    for seed, cut in enumerate([8, 4]):
+        harmful = [_harmful(f"h{i}", float(i < 5)) for i in range(20)]
+        refused_a = [benign(f"b{i}", float(i < 10)) for i in range(20)]
+        refused_b = [benign(f"b{i}", float(cut <= i < 10)) for i in range(20)]
+        _write_eval(tmp_path / f"A{seed}", {"xstest": harmful + refused_a}, "noatk")
+        _write_eval(tmp_path / f"B{seed}", {"xstest": harmful + refused_b}, "selfplay")
+        pairs.append((tmp_path / f"A{seed}", tmp_path / f"B{seed}"))
+    result = compare_pairs(pairs)
+    m = result["suites"]["xstest"]["metrics"]
+    assert m["benign_refusal_rate"]["per_pair"] == pytest.approx([-0.4, -0.2])
+    assert m["benign_refusal_rate"]["difference"]["value"] == pytest.approx(-0.3)
+    assert m["benign_refusal_rate"]["significant"] and m["benign_refusal_rate"]["n_pairs"] == 40
+    assert m["harmful_answer_rate"]["difference"]["value"] == 0.0
+    assert result["pairs"] == 2 and result["a"]["model"] == "A0, A1"
+
+    wide = {**os.environ, "COLUMNS": "200"}
+    cmd = [sys.executable, "-m", "sparring.cli", "compare", str(pairs[0][0]), str(pairs[0][1])]
+    res = subprocess.run([*cmd, "--pair", *map(str, pairs[1])], capture_output=True, text=True, env=wide)
+    assert res.returncode == 0, res.stderr
+    assert "mean over 2 pairs" in res.stdout and "-40.0%, -20.0%" in res.stdout
+    res = subprocess.run(
+        [*cmd, "--pair", *map(str, pairs[1]), "--baseline", "before"], capture_output=True, text=True
+    )
+    assert res.returncode == 2 and "--baseline picks a stage of a training run" in res.stderr
+    res = subprocess.run(
+        [*cmd, "--pair", str(pairs[1][0]), str(tmp_path / "nowhere")], capture_output=True, text=True
+    )
+    assert res.returncode == 2 and "nowhere: no eval.json" in res.stderr

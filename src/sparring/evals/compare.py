@@ -28,8 +28,8 @@ from sparring.evals.runner import outcome_items
 __all__ = [
     "compare",
     "compare_evals",
+    "compare_pairs",
     "compare_run",
-    "compare_run_pairs",
     "comparison_table",
     "format_comparison",
     "load_transcripts",
@@ -235,26 +235,57 @@ def pooled_difference(
     }
 
 
-def compare_run_pairs(
+def _eval_dir_suites(path: str | os.PathLike) -> dict[str, list[dict[str, Any]]]:
+    """Transcripts per suite of an evaluation directory written by ``sparring eval``."""
+    from sparring.evals.benchmark import load_eval_dir, load_suite_transcripts
+
+    result = load_eval_dir(path)
+    return {spec: load_suite_transcripts(path, result, spec) for spec in result["suites"]}
+
+
+def _load_pair(
+    a: str | os.PathLike, b: str | os.PathLike, which: str, baseline: str | None
+) -> tuple[tuple[str, str], tuple[str, str], dict[str, list[dict]], dict[str, list[dict]]]:
+    """``(dirs, names, suites_a, suites_b)`` of one pair: two training runs (their ``which`` and
+    ``baseline`` evaluations, as :func:`compare_run` reads them) or two ``sparring eval`` directories."""
+    is_run = [(Path(d) / "config.yaml").is_file() for d in (a, b)]
+    if all(is_run):
+        a_path, b_path = _stage_paths(a, b, which, baseline)
+        return (
+            (str(a_path), str(b_path)),
+            (_stage_name(a_path), _stage_name(b_path)),
+            _transcripts_by_suite(a_path),
+            _transcripts_by_suite(b_path),
+        )
+    if any(is_run):
+        run, other = (a, b) if is_run[0] else (b, a)
+        raise ValueError(
+            f"{run} is a training run and {other} is not: a pair is two training runs or two evaluation "
+            "directories (sparring eval --out), not one of each"
+        )
+    return (str(a), str(b)), (Path(a).name, Path(b).name), _eval_dir_suites(a), _eval_dir_suites(b)
+
+
+def compare_pairs(
     pairs: Sequence[tuple[str | os.PathLike, str | os.PathLike]],
     which: str = "after",
     baseline: str | None = None,
     n_boot: int = 2000,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """``compare_run(a, b)`` repeated over several pairs of runs and pooled (:func:`pooled_difference`).
+    """The same comparison repeated over several pairs (other training seeds) and pooled
+    (:func:`pooled_difference`).
 
-    Use it when one pair of runs cannot tell two methods apart: train both again with other seeds and
-    pass every pair. Each metric gets the mean over pairs of each pair's paired difference (pairs may
-    have evaluated different prompts), its two-level interval, and ``per_pair``, each pair's own
-    difference, so the spread between repetitions stays visible. Only suites every pair evaluated count.
+    A pair is two training runs (compared like :func:`compare_run`: ``which`` and ``baseline`` pick the
+    stages) or two evaluation directories from ``sparring eval`` (for instance each seed's adapters on a
+    larger suite than the run evaluated). Use it when one pair cannot tell two methods apart. Each metric
+    gets the mean over pairs of each pair's paired difference (pairs may have evaluated different prompts),
+    its two-level interval, and ``per_pair``, each pair's own difference, so the spread between
+    repetitions stays visible. Only suites every pair evaluated count.
     """
     if not pairs:
-        raise ValueError("compare_run_pairs needs at least one pair of runs")
-    loaded = []
-    for run_a, run_b in pairs:
-        a_path, b_path = _stage_paths(run_a, run_b, which, baseline)
-        loaded.append((a_path, b_path, _transcripts_by_suite(a_path), _transcripts_by_suite(b_path)))
+        raise ValueError("compare_pairs needs at least one pair")
+    loaded = [_load_pair(a, b, which, baseline) for a, b in pairs]
     every = [s for s in loaded[0][2] if all(s in ta and s in tb for _, _, ta, tb in loaded)]
     suites: dict[str, Any] = {}
     for suite in every:
@@ -276,10 +307,9 @@ def compare_run_pairs(
                 "per_pair": [float(np.mean(b) - np.mean(a)) if a else None for a, b in groups],
             }
         suites[suite] = {"metrics": metrics}
-    names = [(_stage_name(a), _stage_name(b)) for a, b, _, _ in loaded]
     return {
-        "a": {"dir": [str(a) for a, _, _, _ in loaded], "model": ", ".join(a for a, _ in names)},
-        "b": {"dir": [str(b) for _, b, _, _ in loaded], "model": ", ".join(b for _, b in names)},
+        "a": {"dir": [d[0] for d, *_ in loaded], "model": ", ".join(n[0] for _, n, _, _ in loaded)},
+        "b": {"dir": [d[1] for d, *_ in loaded], "model": ", ".join(n[1] for _, n, _, _ in loaded)},
         "pairs": len(loaded),
         "suites": suites,
         "only_a": [],
