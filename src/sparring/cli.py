@@ -210,8 +210,6 @@ def cmd_compare(args: argparse.Namespace, rest: list[str]) -> int:
 
         if args.models or len(args.dirs) != 2:
             raise UserError("--pair A2 B2 repeats the comparison of A B: give the first pair A B as well")
-        if args.baseline is not None and not all(is_run):
-            raise UserError("--baseline picks a stage of a training run; evaluation directories have none")
         dirs = []
         result = compare_pairs(
             [tuple(args.dirs), *map(tuple, args.pairs)],

@@ -263,6 +263,10 @@ def _load_pair(
             f"{run} is a training run and {other} is not: a pair is two training runs or two evaluation "
             "directories (sparring eval --out), not one of each"
         )
+    if baseline is not None:
+        raise ValueError(
+            f"--baseline picks a stage of a training run; evaluation directories have none ({a}, {b})"
+        )
     return (str(a), str(b)), (Path(a).name, Path(b).name), _eval_dir_suites(a), _eval_dir_suites(b)
 
 
