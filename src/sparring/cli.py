@@ -3,6 +3,7 @@
 sparring train --preset demo [--train.steps=4 ...]     self-play; prints where the run is
 sparring eval --model RUN_DIR|ADAPTER|SPEC [--suite a,b | --suite all | --file prompts.jsonl]
 sparring compare A B | --model A --model B --suite ...   metric differences B - A, paired by prompt
+sparring crossplay RUN_DIR [--seeds 64] | RUN_DIR... --compare warmstart final   attacker vs defender
 sparring judge FILE --judge wildguard --option base_url=URL  score exchanges (prompt, response) with a judge
 sparring presets                                        list shipped presets
 sparring config [--preset demo] [--fields]              print a resolved config, or every field
@@ -260,14 +261,27 @@ def cmd_crossplay(args: argparse.Namespace, rest: list[str]) -> int:
 
     if rest:
         raise UserError(f"unexpected arguments: {' '.join(rest)}")
-    if not (Path(args.run_dir) / "config.yaml").is_file():
-        raise UserError(f"{args.run_dir}: not a run directory (no config.yaml)")
+    for run_dir in args.run_dirs:
+        if not (Path(run_dir) / "config.yaml").is_file():
+            raise UserError(f"{run_dir}: not a run directory (no config.yaml)")
+    if args.compare:
+        from sparring.evals.crossplay_compare import compare_attackers, format_attacker_comparison
+
+        try:
+            result = compare_attackers(args.run_dirs, *args.compare, n_boot=args.n_boot)
+        except (FileNotFoundError, ValueError) as e:
+            raise UserError(str(e)) from None
+        print(format_attacker_comparison(result))
+        return 0
+    if len(args.run_dirs) > 1:
+        raise UserError("crossplay plays one run at a time; several runs go with --compare A B")
+    run_dir = args.run_dirs[0]
     _quiet_libraries()
     from sparring.rl.loop import progress_bar
 
     with progress_bar() as progress:
         result = crossplay(
-            args.run_dir,
+            run_dir,
             seeds=args.seeds,
             judge=args.judge,
             include_base=not args.no_base,
@@ -277,7 +291,7 @@ def cmd_crossplay(args: argparse.Namespace, rest: list[str]) -> int:
             progress=progress,
         )
     print(format_crossplay(result))
-    print(f"results: {Path(args.run_dir) / 'crossplay.json'}")
+    print(f"results: {Path(run_dir) / 'crossplay.json'}")
     return 0
 
 
@@ -448,7 +462,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("crossplay", help="every saved attacker against every saved defender of a run")
-    p.add_argument("run_dir")
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="a run; several only with --compare")
+    p.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("A", "B"),
+        help="play nothing: read the runs' saved cross-play and give attacker B's success minus attacker "
+        "A's (e.g. warmstart final) against each defender, paired by seed and pooled over the runs",
+    )
+    p.add_argument("--n-boot", type=int, default=2000, help="--compare: bootstrap resamples")
     p.add_argument("--seeds", type=int, default=32, help="seeds played by every pair (half harmful)")
     p.add_argument("--judge", default="embedded")
     p.add_argument("--no-base", action="store_true", help="leave the base model out of both roles")

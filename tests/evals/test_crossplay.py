@@ -13,6 +13,7 @@ from sparring.evals.crossplay import (
     list_checkpoints,
     load_checkpoint_players,
 )
+from sparring.evals.crossplay_compare import compare_attackers
 from sparring.models.policy import Sample, build_players, save_adapters
 
 
@@ -120,6 +121,10 @@ def test_crossplay_matrix_and_report(run_dir):
     for r in map(json.loads, lines):
         if not r["format_ok"]:
             assert r["attack"] == r["seed"]
+    # what `crossplay --compare` reads back from the saved exchanges agrees with the matrix
+    compared = compare_attackers([run_dir], "base", "final", n_boot=200)["defenders"]
+    for j, defender in enumerate(report["defenders"]):
+        assert compared[defender]["all"]["per_run"] == [pytest.approx(matrix[4][j] - matrix[1][j])]
 
 
 def test_crossplay_shows_a_progress_bar_per_player_and_judging_pass(run_dir):

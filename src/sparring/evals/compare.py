@@ -31,6 +31,7 @@ __all__ = [
     "compare_pairs",
     "compare_run",
     "comparison_table",
+    "excludes_zero",
     "format_comparison",
     "load_transcripts",
     "outcomes_by_id",
@@ -64,7 +65,7 @@ def paired_difference(
     }
 
 
-def _excludes_zero(diff: dict[str, float | None]) -> bool:
+def excludes_zero(diff: dict[str, float | None]) -> bool:
     """Whether a difference's 95% interval lies wholly on one side of 0 (what ``*`` marks)."""
     return diff["value"] is not None and (diff["ci_low"] > 0 or diff["ci_high"] < 0)
 
@@ -98,7 +99,7 @@ def _compare_outcomes(
         else:
             a_vals, b_vals = list(xa.values()), list(xb.values())
             diff = difference(a_vals, b_vals, n_boot=n_boot, seed=seed)
-        significant = _excludes_zero(diff)
+        significant = excludes_zero(diff)
         out[metric] = {
             "a": rate(a_vals),
             "b": rate(b_vals),
@@ -306,7 +307,7 @@ def compare_pairs(
                 "b": {"value": float(np.mean([np.mean(b) for _, b in groups if b]))},
                 "difference": diff,
                 "paired": True,
-                "significant": _excludes_zero(diff),
+                "significant": excludes_zero(diff),
                 "n_pairs": sum(len(a) for a, _ in groups),
                 "per_pair": [float(np.mean(b) - np.mean(a)) if a else None for a, b in groups],
             }
