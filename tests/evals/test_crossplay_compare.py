@@ -90,6 +90,9 @@ def test_errors_name_the_file_and_what_is_missing(tmp_path, runs):
     empty.mkdir()
     with pytest.raises(FileNotFoundError, match=r"run `sparring crossplay .*fresh` first"):
         compare_attackers([runs[0], empty])
+    lonely = write_run(tmp_path / "lonely", {("warmstart", "base"): [0] * 4, ("final", "step-2"): [1] * 4})
+    with pytest.raises(ValueError, match="no defender faced both 'warmstart' and 'final'"):
+        compare_attackers([lonely])
     broken = write_run(tmp_path / "broken", {("warmstart", "base"): [0, 0, 0, 0]}, info=False)
     with (broken / "crossplay_transcripts.jsonl").open("a") as fh:
         fh.write('{"attacker": "final"}\n')

@@ -96,6 +96,8 @@ def compare_attackers(
         for d in dict.fromkeys(dfn for _, dfn in loaded[0])
         if all((a, d) in s and (b, d) in s for s in loaded)
     ]
+    if not defenders:
+        raise ValueError(f"no defender faced both {a!r} and {b!r} in every run: {', '.join(map(str, runs))}")
     result: dict[str, Any] = {}
     for defender in defenders:
         per_group: dict[str, Any] = {}
