@@ -99,7 +99,9 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--json", help="write the figures here")
     ap.add_argument(
-        "--answers", help="write every prompt's base and adapter answers with their verdicts here (JSONL)"
+        "--answers",
+        help="write every prompt's base and adapter answers with their verdicts here (JSONL; answers to "
+        "harmful prompts are harmful text)",
     )
     args = ap.parse_args()
 

@@ -19,6 +19,7 @@ does not depend on a sampling seed. Each attacker generates once (its attacks ar
 defender) and each defender answers each distinct attack text once.
 
     sparring crossplay runs/demo-...          # writes runs/demo-.../crossplay.json
+    sparring crossplay RUN_A RUN_B --compare warmstart final   # over seeds: evals/crossplay_compare.py
 """
 
 from __future__ import annotations
