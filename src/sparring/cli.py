@@ -265,6 +265,21 @@ def cmd_crossplay(args: argparse.Namespace, rest: list[str]) -> int:
         if not (Path(run_dir) / "config.yaml").is_file():
             raise UserError(f"{run_dir}: not a run directory (no config.yaml)")
     if args.compare:
+        playing_only = [
+            flag
+            for flag, given in (
+                ("--seeds", args.seeds is not None),
+                ("--judge", args.judge is not None),
+                ("--no-base", args.no_base),
+                ("--bf16", args.bf16),
+            )
+            if given
+        ]
+        if playing_only:
+            raise UserError(
+                "--compare reads the runs' saved cross-play and plays nothing; these options apply only "
+                f"when playing (sparring crossplay RUN_DIR ...): {', '.join(playing_only)}"
+            )
         from sparring.evals.crossplay_compare import compare_attackers, format_attacker_comparison
 
         try:
@@ -282,8 +297,8 @@ def cmd_crossplay(args: argparse.Namespace, rest: list[str]) -> int:
     with progress_bar() as progress:
         result = crossplay(
             run_dir,
-            seeds=args.seeds,
-            judge=args.judge,
+            seeds=32 if args.seeds is None else args.seeds,
+            judge=args.judge or "embedded",
             include_base=not args.no_base,
             device=args.device,
             bf16=args.bf16,
@@ -471,8 +486,8 @@ def build_parser() -> argparse.ArgumentParser:
         "A's (e.g. warmstart final) against each defender, paired by seed and pooled over the runs",
     )
     p.add_argument("--n-boot", type=int, default=2000, help="--compare: bootstrap resamples")
-    p.add_argument("--seeds", type=int, default=32, help="seeds played by every pair (half harmful)")
-    p.add_argument("--judge", default="embedded")
+    p.add_argument("--seeds", type=int, help="seeds played by every pair (half harmful; default 32)")
+    p.add_argument("--judge", help="judge of every exchange (default embedded)")
     p.add_argument("--no-base", action="store_true", help="leave the base model out of both roles")
     p.add_argument("--device", default="auto")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast")

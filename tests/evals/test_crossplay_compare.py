@@ -107,5 +107,10 @@ def test_cli_compares_saved_runs_and_refuses_several_runs_without_compare(runs):
     assert "attacker final minus attacker warmstart" in res.stdout and "(+50.0, +33.3)" in res.stdout
     res = subprocess.run(cmd, capture_output=True, text=True)
     assert res.returncode == 2 and "several runs go with --compare A B" in res.stderr
+    played = [*cmd, "--compare", "warmstart", "final", "--seeds", "64", "--bf16"]
+    res = subprocess.run(played, capture_output=True, text=True)
+    assert res.returncode == 2 and "only when playing (sparring crossplay RUN_DIR ...): --seeds, --bf16" in (
+        res.stderr
+    )
     res = subprocess.run([*cmd, "--compare", "warmstart", "nobody"], capture_output=True, text=True)
     assert res.returncode == 2 and "no attacker 'nobody'" in res.stderr and "Traceback" not in res.stderr
