@@ -36,6 +36,7 @@ __all__ = [
     "load_transcripts",
     "outcomes_by_id",
     "paired_difference",
+    "pool_groups",
     "pooled_difference",
 ]
 
@@ -236,6 +237,27 @@ def pooled_difference(
     }
 
 
+def pool_groups(
+    groups: Sequence[tuple[Sequence[float], Sequence[float]]], n_boot: int = 2000, seed: int = 0
+) -> dict[str, Any]:
+    """One comparison repeated over groups (training seeds), summed up: each side's mean over groups
+    (None if every group is empty), the :func:`pooled_difference` and whether its interval excludes 0,
+    and each group's own difference (``per_group``; None for an empty group)."""
+    diff = pooled_difference(groups, n_boot=n_boot, seed=seed)
+
+    def mean_over_groups(side: int) -> float | None:
+        means = [np.mean(g[side]) for g in groups if len(g[side])]
+        return float(np.mean(means)) if means else None
+
+    return {
+        "a": mean_over_groups(0),
+        "b": mean_over_groups(1),
+        "difference": diff,
+        "significant": excludes_zero(diff),
+        "per_group": [float(np.mean(b) - np.mean(a)) if len(a) else None for a, b in groups],
+    }
+
+
 def _eval_dir_suites(path: str | os.PathLike) -> dict[str, list[dict[str, Any]]]:
     """Transcripts per suite of an evaluation directory written by ``sparring eval``."""
     from sparring.evals.benchmark import load_eval_dir, load_suite_transcripts
@@ -301,15 +323,15 @@ def compare_pairs(
             for oa, ob in outcomes:
                 ids = sorted(set(oa[metric]) & set(ob[metric]))
                 groups.append(([oa[metric][i] for i in ids], [ob[metric][i] for i in ids]))
-            diff = pooled_difference(groups, n_boot=n_boot, seed=seed)
+            pooled = pool_groups(groups, n_boot=n_boot, seed=seed)
             metrics[metric] = {
-                "a": {"value": float(np.mean([np.mean(a) for a, _ in groups if a]))},
-                "b": {"value": float(np.mean([np.mean(b) for _, b in groups if b]))},
-                "difference": diff,
+                "a": {"value": pooled["a"]},
+                "b": {"value": pooled["b"]},
+                "difference": pooled["difference"],
                 "paired": True,
-                "significant": excludes_zero(diff),
+                "significant": pooled["significant"],
                 "n_pairs": sum(len(a) for a, _ in groups),
-                "per_pair": [float(np.mean(b) - np.mean(a)) if a else None for a, b in groups],
+                "per_pair": pooled["per_group"],
             }
         suites[suite] = {"metrics": metrics}
     return {
@@ -396,7 +418,7 @@ def comparison_table(result: dict[str, Any], by_category: bool = False):
     from sparring.evals.benchmark import METRIC_LABELS
 
     a, b = result["a"], result["b"]
-    pooled = "pairs" in result  # compare_run_pairs: means over several pairs of runs
+    pooled = "pairs" in result  # compare_pairs: means over several pairs of runs
     what = (
         f"mean over {result['pairs']} pairs of runs of B - A (paired by prompt, 95% two-level bootstrap "
         "intervals)"

@@ -4,7 +4,7 @@
 saves each exchange (``crossplay_transcripts.jsonl``). One run is one training draw; whether training
 made the attacker stronger is a question about the method, so this reads the saved exchanges of several
 runs (the same recipe with other training seeds) and, against each defender, pools attacker ``b`` minus
-attacker ``a`` over them with :func:`~sparring.evals.compare.pooled_difference` (pairs within a run are
+attacker ``a`` over them with :func:`~sparring.evals.compare.pool_groups` (pairs within a run are
 the same seed played by both attackers). Nothing is generated or judged again.
 
     sparring crossplay RUN_SEED0 RUN_SEED1 RUN_SEED2 --compare warmstart final
@@ -17,9 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from sparring.evals.compare import excludes_zero, pooled_difference
+from sparring.evals.compare import pool_groups
 
 __all__ = ["compare_attackers", "format_attacker_comparison", "load_crossplay_successes"]
 
@@ -107,14 +105,11 @@ def compare_attackers(
                 xa, xb = successes[(a, defender)], successes[(b, defender)]
                 ids = [i for i in xa if i in xb and group in ("all", xa[i][0])]
                 pairs.append(([xa[i][1] for i in ids], [xb[i][1] for i in ids]))
-            diff = pooled_difference(pairs, n_boot=n_boot, seed=seed)
+            pooled = pool_groups(pairs, n_boot=n_boot, seed=seed)
             per_group[group] = {
-                "a": _mean_of_means([x for x, _ in pairs]),
-                "b": _mean_of_means([y for _, y in pairs]),
-                "difference": diff,
-                "significant": excludes_zero(diff),
+                **{k: pooled[k] for k in ("a", "b", "difference", "significant")},
                 "n": [len(x) for x, _ in pairs],
-                "per_run": [float(np.mean(y) - np.mean(x)) if x else None for x, y in pairs],
+                "per_run": pooled["per_group"],
             }
         result[defender] = per_group
     return {
@@ -124,11 +119,6 @@ def compare_attackers(
         "defenders": result,
         "attackers": [{name: info.get(name) for name in (a, b)} for info in map(_attacker_info, runs)],
     }
-
-
-def _mean_of_means(samples: list[list[float]]) -> float | None:
-    means = [np.mean(x) for x in samples if x]
-    return float(np.mean(means)) if means else None
 
 
 def _pct(x: float | None, signed: bool = False) -> str:
