@@ -29,7 +29,7 @@ from sparring.game.types import Exchange
 from sparring.judges.registry import build_judge
 from sparring.rl.loop import progress_bar
 
-DEFAULT_SUITES = ("heldout", "jailbreak:max_template_chars=1500", "xstest")
+DEFAULT_SUITES = ("heldout", "jailbreak:max_template_chars=1500", "xstest", "alpaca_eval")
 
 
 def user_message_batches(tokenizer, prompts: list[str], batch_size: int):

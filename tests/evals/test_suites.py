@@ -26,6 +26,7 @@ from sparring.evals.suites import (
 from sparring.game.seeds import load_seeds
 
 BOTH_LABELS = {"heldout", "jbb", "xstest", "jailbreak"}
+BENIGN_ONLY = {"alpaca_eval"}
 
 
 @pytest.mark.parametrize("name", sorted(SUITES))
@@ -36,7 +37,10 @@ def test_every_suite_loads(name):
     assert all(p.label in ("harmful", "benign") for p in prompts)
     assert len({p.id for p in prompts}) == len(prompts), "ids must be unique within a suite"
     labels = {p.label for p in prompts}
-    assert labels == ({"harmful", "benign"} if name in BOTH_LABELS else {"harmful"})
+    if name in BOTH_LABELS:
+        assert labels == {"harmful", "benign"}
+    else:
+        assert labels == ({"benign"} if name in BENIGN_ONLY else {"harmful"})
     assert load_suite(name) == prompts  # deterministic
 
 
@@ -67,6 +71,7 @@ SPEC_SIZES = {
     "strongreject:small": (60, {"harmful"}),
     "xstest:safe": (250, {"benign"}),
     "xstest:unsafe": (200, {"harmful"}),
+    "alpaca_eval": (200, {"benign"}),
     "do_not_answer": (251, {"harmful"}),
     "jailbreak": (150, {"harmful", "benign"}),
     "jailbreak:n=20:n_benign=0": (20, {"harmful"}),

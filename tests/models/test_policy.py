@@ -85,3 +85,13 @@ def test_positive_advantage_raises_sequence_logprob_and_leaves_other_role(player
         attacker_after, _ = attacker.logprobs(samples)
     assert ((after - before) * mask).sum(1).min() > 0  # every sampled sequence became more likely
     torch.testing.assert_close(attacker_after, attacker_before)  # the other role's weights did not move
+
+
+def test_bf16_speed_check_reads_amx_from_cpuinfo():
+    from sparring.models.policy import cpu_has_fast_bf16
+
+    with_amx = "processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16 amx_bf16 amx_tile\n"
+    without_amx = "processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16 avx512_fp16\n"
+    assert cpu_has_fast_bf16(with_amx) is True
+    assert cpu_has_fast_bf16(without_amx) is False  # avx512_bf16 alone converts, it does not multiply fast
+    assert cpu_has_fast_bf16("processor\t: 0\nFeatures\t: fp asimd bf16\n") is None  # arm: not judged

@@ -202,6 +202,19 @@ def xstest(subset: str = "all") -> list[EvalPrompt]:
     return [_to_prompt(r) for r in _read_data("xstest/eval.jsonl") if r["label"] in keep]
 
 
+def alpaca_eval() -> list[EvalPrompt]:
+    """AlpacaEval instructions (benign): ordinary requests that do not look dangerous, for plain over-refusal.
+
+    The 200 shipped with the capability check (``sparring/data/capability``): everyday questions and tasks
+    from real users and instruction sets, none a seed or a prompt of another suite. XSTest's safe prompts
+    and JBB's benign behaviours are chosen to resemble harmful ones; these are not.
+    """
+    return [
+        EvalPrompt(r["id"], r["instruction"], "benign", r.get("dataset", ""), "alpaca_eval")
+        for r in _read_data("capability/alpaca_eval.jsonl")
+    ]
+
+
 def do_not_answer() -> list[EvalPrompt]:
     """Do-Not-Answer, evaluation part (harmful risk areas; the rest of the set is a seed source)."""
     return [_to_prompt(r) for r in _read_data("do_not_answer/eval.jsonl")]
@@ -292,6 +305,7 @@ SUITES: dict[str, Callable[..., list[EvalPrompt]]] = {
     "jbb": jbb,
     "strongreject": strongreject,
     "xstest": xstest,
+    "alpaca_eval": alpaca_eval,
     "do_not_answer": do_not_answer,
     "jailbreak": jailbreak,
     "advbench": advbench,
@@ -356,6 +370,12 @@ SUITE_INFO: dict[str, SuiteInfo] = {
         {"subset": ("safe", "unsafe")},
         ("xstest:safe", "xstest:unsafe"),
     ),
+    "alpaca_eval": SuiteInfo(
+        "over-refusal on ordinary requests that do not look dangerous (plain benign)",
+        "AlpacaEval instructions (Li et al. 2023), the 200 of the capability check",
+        "CC-BY-NC-4.0",
+        {},
+    ),
     "do_not_answer": SuiteInfo(
         "attack success on requests a model should not answer (four harmful risk areas)",
         "Do-Not-Answer (Wang et al. 2023), the 30% evaluation part",
@@ -385,6 +405,7 @@ ALL_SUITES: tuple[str, ...] = (
     "jbb",
     "strongreject:full",
     "xstest",
+    "alpaca_eval",
     "do_not_answer",
     "jailbreak",
 )

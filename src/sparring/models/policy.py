@@ -15,6 +15,8 @@ adapter keeps moving.
 from __future__ import annotations
 
 import contextlib
+import functools
+import logging
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from sparring.game.types import ROLES, Role
 from sparring.models.resolve import resolve_model
 
 Messages = list[dict[str, str]]
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -44,6 +47,35 @@ def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+def cpu_has_fast_bf16(cpuinfo: str) -> bool | None:
+    """Whether an x86 CPU, described by ``/proc/cpuinfo``, multiplies bf16 matrices in hardware (AMX).
+
+    Without AMX, bf16 matmuls are emulated and run slower than fp32 (half the speed on a 2-core Xeon of
+    this project's machine class), so bf16 autocast costs time instead of saving it. None: not an x86 CPU
+    list (another architecture, or no cpuinfo).
+    """
+    flags = next((line for line in cpuinfo.splitlines() if line.startswith("flags")), None)
+    if flags is None:
+        return None
+    return "amx_bf16" in flags.split()
+
+
+@functools.cache
+def warn_if_bf16_is_slow(device_type: str) -> None:
+    """Say once per process when bf16 autocast was asked for on a CPU that runs it slower than fp32."""
+    if device_type != "cpu":
+        return
+    try:
+        fast = cpu_has_fast_bf16(Path("/proc/cpuinfo").read_text())
+    except OSError:
+        return
+    if fast is False:
+        log.warning(
+            "bf16 autocast on a CPU without AMX runs slower than fp32 (about half the speed): "
+            "pass --train.bf16=false (sparring eval: drop --bf16) to run faster; numerics differ slightly"
+        )
 
 
 def load_base(spec: str, cache_dir: str | None, device: torch.device):
@@ -122,6 +154,8 @@ class Player:
         self.temperature = temperature
         self.top_p = top_p
         self.bf16 = bf16
+        if bf16:
+            warn_if_bf16_is_slow(self.device.type)
 
     @property
     def device(self) -> torch.device:
