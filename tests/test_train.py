@@ -10,6 +10,7 @@ from conftest import smoke_overrides
 from sparring.config import load_config
 from sparring.game.rewards import zero_sum_core
 from sparring.game.types import Verdict
+from sparring.models.policy import resolve_bf16
 from sparring.rl.loop import train
 
 METRIC_KEYS = {
@@ -70,7 +71,11 @@ def test_train_leaves_complete_run(tmp_path, tiny_model_dir, variant, extra):
         "CONTENT_WARNING.txt",
     ):
         assert (path / name).is_file(), name
-    assert json.loads((path / "run.json").read_text())["status"] == "finished"
+    info = json.loads((path / "run.json").read_text())
+    assert info["status"] == "finished"
+    # train.bf16=auto: bf16 only where this machine multiplies it natively, and run.json says which
+    bf16 = resolve_bf16(cfg.train.bf16, torch.device("cpu"))
+    assert info["precision"] == ("bf16 autocast" if bf16 else "fp32")
 
     metrics = run.metrics()
     assert [m["step"] for m in metrics] == [0, 1]

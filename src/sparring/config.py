@@ -168,7 +168,12 @@ class TrainConfig(_Section):
     minibatch_size: int = Field(8, ge=1, description="Sequences per forward/backward pass.")
     max_grad_norm: float = Field(1.0, gt=0, description="Gradient clipping.")
     weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay.")
-    bf16: bool = Field(True, description="bfloat16 autocast for forward/backward (CPU and GPU).")
+    bf16: bool | Literal["auto"] = Field(
+        "auto",
+        description="bfloat16 autocast for forward/backward: true, false, or auto: on where the hardware "
+        "multiplies bf16 natively (a GPU with bf16, a CPU with AMX); elsewhere it runs slower than fp32. "
+        "The choice made is in run.json.",
+    )
     seed: int = Field(0, description="Seeds Python, NumPy and torch; a run is repeatable from its config.")
     log_every: int = Field(1, ge=1, description="Console log interval in steps.")
     checkpoint_every: int = Field(

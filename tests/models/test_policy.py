@@ -95,3 +95,14 @@ def test_bf16_speed_check_reads_amx_from_cpuinfo():
     assert cpu_has_fast_bf16(with_amx) is True
     assert cpu_has_fast_bf16(without_amx) is False  # avx512_bf16 alone converts, it does not multiply fast
     assert cpu_has_fast_bf16("processor\t: 0\nFeatures\t: fp asimd bf16\n") is None  # arm: not judged
+
+
+def test_bf16_setting_resolves_per_machine():
+    from sparring.models.policy import fast_bf16, resolve_bf16
+
+    cpu = torch.device("cpu")
+    assert resolve_bf16(True, cpu) is True and resolve_bf16(False, cpu) is False  # explicit wins
+    assert resolve_bf16("auto", cpu) is fast_bf16("cpu")
+    cfg = load_config(overrides={"train.bf16": "auto"})
+    assert cfg.train.bf16 == "auto" and load_config().train.bf16 == "auto"
+    assert load_config(overrides={"train.bf16": "false"}).train.bf16 is False

@@ -123,7 +123,7 @@ def crossplay_seeds(n: int, seed: int = 0, pool: Sequence[Seed] | None = None) -
 
 
 def load_checkpoint_players(
-    cfg: Config, checkpoints: Sequence[Checkpoint], device: str | None = None, bf16: bool = False
+    cfg: Config, checkpoints: Sequence[Checkpoint], device: str | None = None, bf16: bool | str = False
 ) -> dict[tuple[Role, str], Player]:
     """One Player per checkpoint. Each base model loads once; every adapter is attached to it under
     its own name (``<role>_<name>``) and selected per call, so N checkpoints cost one model in memory."""

@@ -63,19 +63,35 @@ def cpu_has_fast_bf16(cpuinfo: str) -> bool | None:
 
 
 @functools.cache
-def warn_if_bf16_is_slow(device_type: str) -> None:
-    """Say once per process when bf16 autocast was asked for on a CPU that runs it slower than fp32."""
+def fast_bf16(device_type: str) -> bool:
+    """Whether bf16 autocast saves time on this machine's ``device_type`` (cached: the answer is fixed)."""
+    if device_type == "cuda":
+        return torch.cuda.is_bf16_supported()
     if device_type != "cpu":
-        return
+        return False
     try:
-        fast = cpu_has_fast_bf16(Path("/proc/cpuinfo").read_text())
+        return cpu_has_fast_bf16(Path("/proc/cpuinfo").read_text()) is True
     except OSError:
-        return
-    if fast is False:
-        log.warning(
-            "bf16 autocast on a CPU without AMX runs slower than fp32 (about half the speed): "
-            "pass --train.bf16=false (sparring eval: drop --bf16) to run faster; numerics differ slightly"
-        )
+        return False
+
+
+def resolve_bf16(setting: bool | str, device: torch.device) -> bool:
+    """``train.bf16`` as a bool: ``auto`` is on only where bf16 runs natively (see :func:`fast_bf16`).
+
+    An explicit ``true`` on a CPU without AMX is kept, with a warning: it is about half as fast as fp32."""
+    if setting == "auto":
+        return fast_bf16(device.type)
+    if setting and device.type == "cpu" and not fast_bf16("cpu"):
+        _warn_slow_bf16()
+    return bool(setting)
+
+
+@functools.cache
+def _warn_slow_bf16() -> None:
+    log.warning(
+        "bf16 autocast on a CPU without AMX runs slower than fp32 (about half the speed): "
+        "--train.bf16=auto (sparring eval: drop --bf16) runs faster; numerics differ slightly"
+    )
 
 
 def load_base(spec: str, cache_dir: str | None, device: torch.device):
@@ -143,7 +159,7 @@ class Player:
         plays_reference: bool = False,
         temperature: float = 1.0,
         top_p: float = 1.0,
-        bf16: bool = False,
+        bf16: bool | str = False,
     ):
         self.role = role
         self.model = model
@@ -153,9 +169,7 @@ class Player:
         self.plays_reference = plays_reference
         self.temperature = temperature
         self.top_p = top_p
-        self.bf16 = bf16
-        if bf16:
-            warn_if_bf16_is_slow(self.device.type)
+        self.bf16 = resolve_bf16(bf16, self.device)
 
     @property
     def device(self) -> torch.device:

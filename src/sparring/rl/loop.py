@@ -315,7 +315,8 @@ def train(cfg: Config, name: str = "run", resume: bool = False) -> RunDir:
     run = RunDir(cfg.run_dir) if resume else RunDir.create(cfg, name)
     cfg = game.cfg = cfg.model_copy(update={"run_dir": str(run.path)})
     start = restore(run, players, optimizers, game) if resume else 0
-    run.update_status("running", resumed_at_step=start if resume else None)
+    precision = "bf16 autocast" if players["defender"].bf16 else "fp32"  # train.bf16=auto decides per machine
+    run.update_status("running", resumed_at_step=start if resume else None, precision=precision)
     try:
         _train(cfg, run, players, optimizers, game, suites, start)
     except BaseException as e:
