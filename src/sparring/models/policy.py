@@ -53,8 +53,8 @@ def cpu_has_fast_bf16(cpuinfo: str) -> bool | None:
     """Whether an x86 CPU, described by ``/proc/cpuinfo``, multiplies bf16 matrices in hardware (AMX).
 
     Without AMX, bf16 matmuls are emulated and run slower than fp32 (half the speed on a 2-core Xeon of
-    this project's machine class), so bf16 autocast costs time instead of saving it. None: not an x86 CPU
-    list (another architecture, or no cpuinfo).
+    this project's machine class), so bf16 autocast costs time instead of saving it. None when the text has
+    no x86 ``flags`` line (another architecture).
     """
     flags = next((line for line in cpuinfo.splitlines() if line.startswith("flags")), None)
     if flags is None:
