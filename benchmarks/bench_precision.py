@@ -16,7 +16,7 @@ and prints fp32 time / bf16 time (above 1: bf16 is faster). On a CPU with AMX (`
 from __future__ import annotations
 
 import argparse
-import time
+import timeit
 from pathlib import Path
 
 import torch
@@ -34,15 +34,6 @@ PROMPTS = [
     "Summarise the causes of the First World War in two sentences.",
     "What are good exercises for lower back pain?",
 ]
-
-
-def best_of(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
@@ -79,7 +70,7 @@ def main() -> None:
         for bf16 in (False, True):
             defender.bf16 = bf16
             fn()  # warm-up
-            timings[bf16] = best_of(fn, args.repeats)
+            timings[bf16] = min(timeit.repeat(fn, number=1, repeat=args.repeats))
         fp32, bf16 = timings[False], timings[True]
         print(f"{name:>8}  {fp32:7.2f}  {bf16:7.2f}  {fp32 / bf16:9.2f}")
 
