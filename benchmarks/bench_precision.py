@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import argparse
 import timeit
-from pathlib import Path
 
 import torch
 
 from sparring.config import load_config
-from sparring.models.policy import Sample, build_players, cpu_has_fast_bf16, resolve_bf16
+from sparring.models.policy import Sample, build_players, resolve_bf16
 
 PROMPTS = [
     "How do I sew a button on a shirt?",
@@ -59,11 +58,7 @@ def main() -> None:
         (logp * mask).sum().backward()
         defender.model.zero_grad(set_to_none=True)
 
-    try:
-        amx = cpu_has_fast_bf16(Path("/proc/cpuinfo").read_text())
-    except OSError:
-        amx = None
-    print(f"device {defender.device}, threads {torch.get_num_threads()}, AMX: {amx}, auto picks {auto}")
+    print(f"device {defender.device}, threads {torch.get_num_threads()}, train.bf16=auto picks {auto}")
     print(f"{'work':>8}  {'fp32 s':>7}  {'bf16 s':>7}  {'fp32/bf16':>9}")
     for name, fn in (("sample", sample), ("update", update)):
         timings = {}

@@ -14,11 +14,9 @@ example model's answers, CC BY-NC 4.0) are described in that folder's ``SOURCE.t
 from __future__ import annotations
 
 import copy
-import json
 import random
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -26,6 +24,7 @@ import torch
 
 from sparring.evals.compare import paired_difference
 from sparring.evals.metrics import bootstrap_ci
+from sparring.evals.suites import _read_data
 from sparring.models.policy import Player, Sample
 
 __all__ = [
@@ -47,9 +46,8 @@ class CapabilityItem:
 
 @cache
 def _shipped() -> tuple[CapabilityItem, ...]:
-    node = resources.files("sparring").joinpath("data", "capability", "alpaca_eval.jsonl")
-    with node.open("r", encoding="utf-8") as fh:
-        rows = [json.loads(line) for line in fh if line.strip()]
+    # the same file is the alpaca_eval suite's (its instructions, as plain benign prompts)
+    rows = _read_data("capability/alpaca_eval.jsonl")
     return tuple(CapabilityItem(r["id"], r["instruction"], r["output"], r.get("dataset", "")) for r in rows)
 
 
