@@ -28,7 +28,8 @@ loss when the judge finds the answer itself harmless. At 0 (default) only a harm
 safe completion wins like a refusal. At 1 only a refusal wins on a harmful prompt, which mirrors the
 benign side (only an answer wins there). With short answers the judge rarely finds a harmful one, so at
 0 the refusal penalty on benign prompts does most of the pushing, towards answering everything; the demo
-preset uses 0.35 (docs/demo.md).
+preset uses 1 on top of a warm start that refuses little (0.35 suited its earlier warm start, which
+refused too much; docs/demo.md).
 
 ``P(lose) = h * (p_harm + (1 - p_harm) * (1 - p_ref) * a) + (1 - h) * (1 - (1 - p_ref) * (1 - p_harm))``,
 core ``= 1 - 2 * P(lose)``.
