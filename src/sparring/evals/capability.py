@@ -24,7 +24,7 @@ import torch
 
 from sparring.evals.compare import paired_difference
 from sparring.evals.metrics import bootstrap_ci
-from sparring.evals.suites import _read_data
+from sparring.evals.suites import read_shipped
 from sparring.models.policy import Player, Sample
 
 __all__ = [
@@ -47,7 +47,7 @@ class CapabilityItem:
 @cache
 def _shipped() -> tuple[CapabilityItem, ...]:
     # the same file is the alpaca_eval suite's (its instructions, as plain benign prompts)
-    rows = _read_data("capability/alpaca_eval.jsonl")
+    rows = read_shipped("capability/alpaca_eval.jsonl")
     return tuple(CapabilityItem(r["id"], r["instruction"], r["output"], r.get("dataset", "")) for r in rows)
 
 

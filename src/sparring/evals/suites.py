@@ -41,6 +41,7 @@ __all__ = [
     "normalise_text",
     "parse_label",
     "parse_suite_spec",
+    "read_shipped",
 ]
 
 LABELS: tuple[Label, ...] = ("harmful", "benign")
@@ -102,7 +103,8 @@ def normalise_text(text: str) -> str:
 
 
 @cache
-def _read_data(relpath: str) -> tuple[dict[str, Any], ...]:
+def read_shipped(relpath: str) -> tuple[dict[str, Any], ...]:
+    """Rows of a JSONL file shipped in ``sparring/data`` (``relpath``: ``"xstest/eval.jsonl"``), cached."""
     node = resources.files("sparring").joinpath("data", *relpath.split("/"))
     with node.open("r", encoding="utf-8") as fh:
         return tuple(json.loads(line) for line in fh if line.strip())
@@ -147,7 +149,7 @@ def load_jailbreak_templates(split: str = "heldout") -> list[JailbreakTemplate]:
     (near-duplicate families never straddle the two).
     """
     _choice("split", split, ("train", "heldout", "all"))
-    rows = _read_data("jailbreak_templates_pyrit/templates.jsonl")
+    rows = read_shipped("jailbreak_templates_pyrit/templates.jsonl")
     return [
         JailbreakTemplate(
             r["id"], r["name"], r["template"], r["split"], r.get("group", ""), r.get("family", "")
@@ -171,7 +173,7 @@ def harmbench(split: str = "all", functional: str = "all") -> list[EvalPrompt]:
     _choice("functional", functional, ("standard", "contextual", "all"))
     return [
         _to_prompt(r)
-        for r in _read_data("harmbench/eval.jsonl")
+        for r in read_shipped("harmbench/eval.jsonl")
         if split in ("all", r["split"]) and functional in ("all", r["functional_category"])
     ]
 
@@ -179,7 +181,7 @@ def harmbench(split: str = "all", functional: str = "all") -> list[EvalPrompt]:
 def jbb(behaviors: str = "all") -> list[EvalPrompt]:
     """JailbreakBench JBB-Behaviors: 100 harmful and 100 topic-matched benign; ``behaviors`` filters."""
     _choice("behaviors", behaviors, ("harmful", "benign", "all"))
-    return [_to_prompt(r) for r in _read_data("jbb/eval.jsonl") if behaviors in ("all", r["label"])]
+    return [_to_prompt(r) for r in read_shipped("jbb/eval.jsonl") if behaviors in ("all", r["label"])]
 
 
 def strongreject(subset: str = "small") -> list[EvalPrompt]:
@@ -187,7 +189,7 @@ def strongreject(subset: str = "small") -> list[EvalPrompt]:
     _choice("subset", subset, ("small", "full"))
     return [
         _to_prompt(r)
-        for r in _read_data("strongreject/eval.jsonl")
+        for r in read_shipped("strongreject/eval.jsonl")
         if subset == "full" or r["subset"] == "small"
     ]
 
@@ -199,7 +201,7 @@ def xstest(subset: str = "all") -> list[EvalPrompt]:
     """
     _choice("subset", subset, ("safe", "unsafe", "all"))
     keep = {"safe": ("benign",), "unsafe": ("harmful",), "all": LABELS}[subset]
-    return [_to_prompt(r) for r in _read_data("xstest/eval.jsonl") if r["label"] in keep]
+    return [_to_prompt(r) for r in read_shipped("xstest/eval.jsonl") if r["label"] in keep]
 
 
 def alpaca_eval() -> list[EvalPrompt]:
@@ -211,13 +213,13 @@ def alpaca_eval() -> list[EvalPrompt]:
     """
     return [
         EvalPrompt(r["id"], r["instruction"], "benign", r.get("dataset", ""), "alpaca_eval")
-        for r in _read_data("capability/alpaca_eval.jsonl")
+        for r in read_shipped("capability/alpaca_eval.jsonl")
     ]
 
 
 def do_not_answer() -> list[EvalPrompt]:
     """Do-Not-Answer, evaluation part (harmful risk areas; the rest of the set is a seed source)."""
-    return [_to_prompt(r) for r in _read_data("do_not_answer/eval.jsonl")]
+    return [_to_prompt(r) for r in read_shipped("do_not_answer/eval.jsonl")]
 
 
 def advbench() -> list[EvalPrompt]:
@@ -227,7 +229,7 @@ def advbench() -> list[EvalPrompt]:
     that were dropped from the seeds are near-duplicates of other evaluation sets, so no held-out
     AdvBench part exists. Useful for a model that never trained on the shipped seeds (a base model).
     """
-    return [_to_prompt(r) for r in _read_data("advbench/seeds.jsonl")]
+    return [_to_prompt(r) for r in read_shipped("advbench/seeds.jsonl")]
 
 
 def jailbreak(
