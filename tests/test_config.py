@@ -34,6 +34,9 @@ def test_file_then_overrides(tmp_path):
         ({"attacker.temperature": 0}, "attacker.temperature"),
         ({"mode": "triple"}, "mode"),
         ({"train.algorithm": "grpo", "train.group_size": 1}, "group_size"),
+        ({"seed_sources": "advbench,harmbench"}, "seed_sources: Value error, unknown seed pool(s) ['harmb"),
+        ({"seed_sources": ""}, "seed_sources: Value error, no seed pool named"),
+        ({"seed_sources": "advbench", "seeds": "mine.jsonl"}, "not both"),
     ],
 )
 def test_bad_values_name_the_field(overrides, needle):
@@ -69,3 +72,9 @@ def test_trained_roles_follow_switches():
     assert load_config(overrides={"attacker.trainable": False}).trained_roles == ["defender"]
     assert load_config(overrides={"attacker.enabled": False}).trained_roles == ["defender"]
     assert load_config(overrides={"defender.trainable": False}).trained_roles == ["attacker"]
+
+
+def test_seed_sources_read_from_the_command_line():
+    cfg = load_config(overrides=parse_overrides(["--seed_sources=advbench, alpaca"]))
+    assert cfg.seed_sources == ["advbench", "alpaca"]
+    assert load_config().seed_sources is None  # all shipped pools

@@ -49,6 +49,7 @@ def load_with_peft_alone(adapter_dir):
         ("attacker_frozen", {"attacker.trainable": False}),
         ("defender_frozen", {"defender.trainable": False}),
         ("no_attacker", {"attacker.enabled": False, "reward.answered_harmful_loss": 1.0}),
+        ("seed_sources", {"seed_sources": "advbench,alpaca"}),
         (
             "grpo_general_sum",
             {"train.algorithm": "grpo", "reward.table": "general_sum", "train.ppo_epochs": 2},
@@ -91,6 +92,8 @@ def test_train_leaves_complete_run(tmp_path, tiny_model_dir, variant, extra):
         if ep["attacker_reasoning"]:
             assert ep["attacker_reasoning"] not in ep["attack"]
         assert "<think>" not in ep["attack"]
+    if variant == "seed_sources":  # only the chosen shipped pools are drawn from
+        assert {ep["seed"]["source"] for ep in episodes} <= {"advbench", "alpaca"}
     if variant == "no_attacker":
         assert not any(ep["revised"] for ep in episodes)
         for ep in episodes:  # the defender saw the seed itself: its label and the run's table set the reward

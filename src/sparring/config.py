@@ -244,6 +244,30 @@ class Config(_Section):
     seeds: str | None = Field(
         None, description="A JSONL/CSV of seeds (prompt,label) instead of the shipped pools."
     )
+    seed_sources: list[str] | None = Field(
+        None,
+        description="Which shipped seed pools to draw from (advbench, refusal_direction, do_not_answer, "
+        "alpaca, borderline); None: all of them. For your own seeds use `seeds` instead.",
+    )
+
+    @field_validator("seed_sources", mode="before")
+    @classmethod
+    def _source_list(cls, v: Any) -> Any:
+        # --seed_sources=advbench,alpaca reads naturally on the command line
+        return [s.strip() for s in v.split(",") if s.strip()] if isinstance(v, str) else v
+
+    @field_validator("seed_sources")
+    @classmethod
+    def _known_sources(cls, v: list[str] | None) -> list[str] | None:
+        from sparring.game.seeds import SEED_SOURCES
+
+        if v is None:
+            return v
+        unknown = [s for s in v if s not in SEED_SOURCES]
+        if unknown or not v:
+            problem = f"unknown seed pool(s) {unknown}" if unknown else "no seed pool named"
+            raise ValueError(f"{problem}; expected some of {sorted(SEED_SOURCES)}")
+        return v
 
     @model_validator(mode="after")
     def _check(self) -> Config:
@@ -251,6 +275,8 @@ class Config(_Section):
             raise ValueError("train.group_size must be >= 2 for group baselines (grpo/rloo)")
         if self.mode != "separate" and (self.attacker.model or self.defender.model):
             raise ValueError("attacker.model/defender.model are only used with mode=separate")
+        if self.seeds and self.seed_sources:
+            raise ValueError("set seeds (your own file) or seed_sources (shipped pools), not both")
         return self
 
     @property

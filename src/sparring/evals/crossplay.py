@@ -197,11 +197,11 @@ def crossplay(
     """Play every attacker checkpoint of ``run_dir`` against every defender checkpoint; return the report.
 
     ``seeds``: how many fixed seeds (half harmful, half benign; from ``seed_file``, else the run's
-    ``seeds`` file if it set one, else the shipped pools; sampled with ``sample_seed``). ``judge``: a judge
-    name for ``build_judge`` (with ``judge_options``) or a Judge. ``include_base`` adds the bare base model
-    as an attacker and a defender; ``include_unrevised`` adds an ``unrevised`` attacker row that passes
-    the seeds on as they are (how much do attacks help at all?). ``steps`` limits the intermediate
-    checkpoints. Token budgets default to the run's config; ``bf16`` to ``train.bf16``.
+    ``seeds`` file if it set one, else its ``seed_sources`` pools; sampled with ``sample_seed``).
+    ``judge``: a judge name for ``build_judge`` (with ``judge_options``) or a Judge. ``include_base`` adds
+    the bare base model as an attacker and a defender; ``include_unrevised`` adds an ``unrevised`` attacker
+    row that passes the seeds on as they are (how much do attacks help at all?). ``steps`` limits the
+    intermediate checkpoints. Token budgets default to the run's config; ``bf16`` to ``train.bf16``.
 
     ``progress``: a rich ``Progress`` that gets a bar (with ETA) per attacker, defender and judging pass.
 
@@ -222,7 +222,8 @@ def crossplay(
             f"{run}: no saved checkpoints to play (adapters/ is empty and include_base=False)"
         )
     seed_path = seed_file or (cfg.seeds if cfg.seeds and Path(cfg.seeds).is_file() else None)
-    played = crossplay_seeds(seeds, sample_seed, load_seed_file(seed_path) if seed_path else None)
+    pool = load_seed_file(seed_path) if seed_path else load_seeds(sources=cfg.seed_sources)
+    played = crossplay_seeds(seeds, sample_seed, pool)
     if isinstance(judge, str):
         from sparring.judges.registry import build_judge
 

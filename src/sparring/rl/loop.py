@@ -298,7 +298,7 @@ def train(cfg: Config, name: str = "run", resume: bool = False) -> RunDir:
     # and leaves nothing behind.
     players = build_players(cfg)
     judge = build_judge(cfg.judge.kind, **cfg.judge.options)
-    seeds = load_seed_file(cfg.seeds) if cfg.seeds else load_seeds()
+    seeds = load_seed_file(cfg.seeds) if cfg.seeds else load_seeds(sources=cfg.seed_sources)
     suites = eval_suites(cfg)
     embedder = get_embedder()
     game = Game(
