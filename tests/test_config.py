@@ -34,7 +34,8 @@ def test_file_then_overrides(tmp_path):
         ({"attacker.temperature": 0}, "attacker.temperature"),
         ({"mode": "triple"}, "mode"),
         ({"train.algorithm": "grpo", "train.group_size": 1}, "group_size"),
-        ({"seed_sources": "advbench,harmbench"}, "seed_sources: Value error, unknown seed pool(s) ['harmb"),
+        ({"seed_sources": "advbench,harmbench"}, "seed_sources: Value error, unknown seed source 'harmb"),
+        ({"seed_sources": "do_not_answer:spam"}, "do_not_answer has no category 'spam'; it has ['discr"),
         ({"seed_sources": ""}, "seed_sources: Value error, no seed pool named"),
         ({"seed_sources": "advbench", "seeds": "mine.jsonl"}, "not both"),
     ],
@@ -75,6 +76,6 @@ def test_trained_roles_follow_switches():
 
 
 def test_seed_sources_read_from_the_command_line():
-    cfg = load_config(overrides=parse_overrides(["--seed_sources=advbench, alpaca"]))
-    assert cfg.seed_sources == ["advbench", "alpaca"]
+    cfg = load_config(overrides=parse_overrides(["--seed_sources=advbench, do_not_answer:malicious_uses"]))
+    assert cfg.seed_sources == ["advbench", "do_not_answer:malicious_uses"]
     assert load_config().seed_sources is None  # all shipped pools

@@ -247,7 +247,8 @@ class Config(_Section):
     seed_sources: list[str] | None = Field(
         None,
         description="Which shipped seed pools to draw from (advbench, refusal_direction, do_not_answer, "
-        "alpaca, borderline); None: all of them. For your own seeds use `seeds` instead.",
+        "alpaca, borderline; `pool:category` for one category of a pool); None: all of them. For your own "
+        "seeds use `seeds` instead.",
     )
 
     @field_validator("seed_sources", mode="before")
@@ -259,14 +260,14 @@ class Config(_Section):
     @field_validator("seed_sources")
     @classmethod
     def _known_sources(cls, v: list[str] | None) -> list[str] | None:
-        from sparring.game.seeds import SEED_SOURCES
+        from sparring.game.seeds import load_seeds
 
         if v is None:
             return v
-        unknown = [s for s in v if s not in SEED_SOURCES]
-        if unknown or not v:
-            problem = f"unknown seed pool(s) {unknown}" if unknown else "no seed pool named"
-            raise ValueError(f"{problem}; expected some of {sorted(SEED_SOURCES)}")
+        if not v:
+            raise ValueError("no seed pool named; leave it unset for all pools")
+        for name in v:
+            load_seeds(sources=[name])  # an unknown pool or category fails here, named
         return v
 
     @model_validator(mode="after")

@@ -43,6 +43,15 @@ def test_load_seeds_filters_by_source_and_rejects_unknown():
         load_seeds("maybe")  # type: ignore[arg-type]
 
 
+def test_load_seeds_takes_one_category_of_a_pool():
+    mal = load_seeds(sources=["do_not_answer:malicious_uses"])
+    everything = load_seeds(sources=["do_not_answer"])
+    assert mal and len(mal) < len(everything)
+    assert {(s.source, s.category) for s in mal} == {("do_not_answer", "malicious_uses")}
+    with pytest.raises(ValueError, match="no category 'spam'"):
+        load_seeds(sources=["do_not_answer:spam"])
+
+
 def test_no_seed_is_an_evaluation_prompt():
     eval_keys = set()
     held_out = [name for name in SUITES if not SUITE_INFO[name].training_seeds]

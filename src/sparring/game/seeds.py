@@ -46,16 +46,26 @@ def _read_pool(relpath: str) -> tuple[Seed, ...]:
 
 
 def load_seeds(label: Label | None = None, sources: Iterable[str] | None = None) -> list[Seed]:
-    """The shipped seed pools, optionally only one ``label`` and/or some ``sources`` (see SEED_SOURCES)."""
+    """The shipped seed pools, optionally only one ``label`` and/or some ``sources`` (see SEED_SOURCES).
+
+    A source is a pool name, or ``pool:category`` for one category of it (``do_not_answer:malicious_uses``).
+    """
     if label is not None and label not in _LABELS:
         raise ValueError(f"label must be 'harmful', 'benign' or None, got {label!r}")
     names = list(SEED_SOURCES) if sources is None else list(sources)
-    unknown = [s for s in names if s not in SEED_SOURCES]
-    if unknown:
-        raise ValueError(
-            f"unknown seed source(s) {', '.join(map(repr, unknown))}; valid: {', '.join(SEED_SOURCES)}"
-        )
-    return [s for name in names for s in _read_pool(SEED_SOURCES[name]) if label is None or s.label == label]
+    out: list[Seed] = []
+    for name in names:
+        pool, _, category = name.partition(":")
+        if pool not in SEED_SOURCES:
+            raise ValueError(f"unknown seed source {name!r}; valid: {', '.join(SEED_SOURCES)}")
+        seeds = _read_pool(SEED_SOURCES[pool])
+        if category:
+            known = sorted({s.category for s in seeds})
+            if category not in known:
+                raise ValueError(f"seed source {name!r}: {pool} has no category {category!r}; it has {known}")
+            seeds = tuple(s for s in seeds if s.category == category)
+        out += [s for s in seeds if label is None or s.label == label]
+    return out
 
 
 def load_seed_file(path: str | Path) -> list[Seed]:
