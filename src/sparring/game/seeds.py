@@ -9,11 +9,9 @@ All were de-duplicated against every shipped evaluation set (``sparring/data/REA
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 from collections.abc import Iterable, Sequence
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +35,11 @@ _LABELS: tuple[Label, ...] = ("harmful", "benign")
 
 @cache
 def _read_pool(relpath: str) -> tuple[Seed, ...]:
-    node = resources.files("sparring").joinpath("data", *relpath.split("/"))
-    with node.open("r", encoding="utf-8") as fh:
-        rows = [json.loads(line) for line in fh if line.strip()]
+    from sparring.evals.suites import read_shipped  # pure Python; imported lazily as in load_seed_file
+
     return tuple(
-        Seed(r["id"], r["prompt"], r["label"], r.get("source", ""), r.get("category", "")) for r in rows
+        Seed(r["id"], r["prompt"], r["label"], r.get("source", ""), r.get("category", ""))
+        for r in read_shipped(relpath)
     )
 
 
