@@ -20,6 +20,11 @@ class ConfigError(ValueError):
     """A config value is wrong; the message names the field and what was expected."""
 
 
+def _comma_list(v: Any) -> Any:
+    """A list field given as one string on the command line ("a,b") becomes ["a", "b"]."""
+    return [s.strip() for s in v.split(",") if s.strip()] if isinstance(v, str) else v
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -185,11 +190,8 @@ class TrainConfig(_Section):
         "RUN_DIR/tensorboard; wandb, mlflow; none: off.",
     )
 
-    @field_validator("trackers", mode="before")
-    @classmethod
-    def _tracker_list(cls, v: Any) -> Any:
-        # --train.trackers=wandb or =tensorboard,wandb read naturally on the command line
-        return [s.strip() for s in v.split(",") if s.strip()] if isinstance(v, str) else v
+    # --train.trackers=wandb or =tensorboard,wandb read naturally on the command line
+    _tracker_list = field_validator("trackers", mode="before")(_comma_list)
 
 
 class EvalConfig(_Section):
@@ -251,11 +253,8 @@ class Config(_Section):
         "seeds use `seeds` instead.",
     )
 
-    @field_validator("seed_sources", mode="before")
-    @classmethod
-    def _source_list(cls, v: Any) -> Any:
-        # --seed_sources=advbench,alpaca reads naturally on the command line
-        return [s.strip() for s in v.split(",") if s.strip()] if isinstance(v, str) else v
+    # --seed_sources=advbench,alpaca
+    _source_list = field_validator("seed_sources", mode="before")(_comma_list)
 
     @field_validator("seed_sources")
     @classmethod
