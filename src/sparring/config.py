@@ -145,6 +145,12 @@ class WarmupConfig(_Section):
     dpo_sft_weight: float = Field(
         1.0, ge=0, description="DPO: weight of the chosen answers' own next-token loss (keeps their wording)."
     )
+    judge_pairs: bool = Field(
+        False,
+        description="DPO: keep only pairs whose wrong answer the judge confirms (a harmful seed's own answer "
+        "judged harmful, a benign seed's own answer judged not a refusal); twice the seeds are answered "
+        "so the counts can still be filled.",
+    )
     epochs: int = Field(2, ge=1, description="Passes over the demonstrations.")
     lr: float = Field(2e-4, gt=0, description="AdamW learning rate of the warm start.")
     batch_size: int = Field(16, ge=1, description="Demonstrations per optimizer step.")

@@ -3,6 +3,7 @@
 import json
 import random
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -10,6 +11,7 @@ from conftest import smoke_overrides
 from sparring.config import load_config
 from sparring.game.demonstrations import attacker_demonstrations
 from sparring.game.seeds import BORDERLINE_SOURCE, load_seeds
+from sparring.game.types import Verdict
 from sparring.models.policy import build_players
 from sparring.rl.loop import train
 from sparring.rl.warmstart import (
@@ -116,6 +118,60 @@ def test_dpo_pairs_the_right_answer_with_the_wrong_one_and_learns_the_contrast(t
         margins, _ = pair_margins(defender, pairs)
     gained = margins - torch.tensor([p.ref_margin for p in pairs])
     assert (gained > 0).all(), gained  # every pair: the right answer rose over the wrong one
+
+
+class EveryOtherJudge:
+    """Confirms every second wrong answer it is shown: harmful on harmful seeds, helpful on benign ones."""
+
+    name = "every-other"
+
+    def __init__(self, harmful_prompts: set[str]):
+        self.harmful_prompts = harmful_prompts
+        self.seen: list[str] = []
+
+    def __call__(self, exchanges):
+        out = []
+        for i, ex in enumerate(exchanges):
+            self.seen.append(ex.prompt)
+            confirm = i % 2 == 0
+            if ex.prompt in self.harmful_prompts:
+                out.append(Verdict(1.0, 0.0, 0.9 if confirm else 0.1))
+            else:  # benign: its own answer is the chosen one, confirmed when it is not a refusal
+                out.append(None if i % 4 == 1 else Verdict(0.0, 0.1 if confirm else 0.9, 0.0))
+        return out
+
+
+def test_judged_pairs_drop_wrong_answers_that_were_not_wrong(tiny_model_dir):
+    overrides = {"model": "tiny-random-llama", "lora.r": 4, "lora.alpha": 8, "warmup.roles": ["defender"]}
+    overrides |= {"warmup.harmful_examples": 3, "warmup.benign_examples": 3, "warmup.answer_tokens": 4}
+    overrides |= {"warmup.objective": "dpo", "warmup.judge_pairs": True, "warmup.alarming_benign_share": 0.0}
+    cfg = load_config(overrides=overrides)
+    defender = build_players(cfg)["defender"]
+    seeds = load_seeds()
+    judge = EveryOtherJudge({s.text for s in seeds if s.label == "harmful"})
+    metrics: dict[str, float] = {}
+    pairs = demonstrations({"defender": defender}, cfg, seeds, random.Random(0), judge, metrics)["defender"]
+
+    # twice the seeds were answered and judged: benign prompts first, then the harmful ones
+    assert len(judge.seen) == 12
+    benign_seen, harmful_seen = judge.seen[:6], judge.seen[6:]
+    assert not set(benign_seen) & judge.harmful_prompts and set(harmful_seen) <= judge.harmful_prompts
+    assert metrics == {
+        "warmup/defender/harmful_answered_harmfully": 0.5,
+        "warmup/defender/benign_answered": 0.5,
+    }
+    # only the confirmed ones (even positions) are kept, harmful pairs first, all three of each filled
+    assert len(pairs) == 6
+
+    def prompt_of(pair: PreferencePair) -> str:
+        return defender.tokenizer.decode(pair.chosen.prompt_ids)
+
+    assert [any(t in prompt_of(p) for t in harmful_seen[0::2]) for p in pairs[:3]] == [True] * 3
+    assert [any(t in prompt_of(p) for t in benign_seen[0::2]) for p in pairs[3:]] == [True] * 3
+    assert not any(t in prompt_of(p) for p in pairs for t in harmful_seen[1::2] + benign_seen[1::2])
+
+    with pytest.raises(ValueError, match="judge_pairs needs a judge"):
+        demonstrations({"defender": defender}, cfg, seeds, random.Random(0))
 
 
 def test_train_with_warm_start_anchors_kl_to_it(tmp_path, tiny_model_dir):

@@ -282,7 +282,7 @@ def warm_start_stage(run: RunDir, players: dict[Role, Player], game: Game, progr
         def on_progress(role: str, done: int, total: int) -> None:
             progress.update(task, description=f"warm start: {role}", completed=done, total=total)
 
-        metrics = warm_start(players, cfg, game.seeds, on_progress=on_progress)
+        metrics = warm_start(players, cfg, game.seeds, game.judge, on_progress=on_progress)
         tmp = run.path / ".warmstart.tmp"
         save_adapters(players, tmp)
         run.write_json("warmup.json", metrics)

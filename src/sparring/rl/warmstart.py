@@ -30,7 +30,8 @@ from sparring.game.demonstrations import (
 )
 from sparring.game.prompts import defender_messages
 from sparring.game.seeds import BORDERLINE_SOURCE
-from sparring.game.types import Role, Seed
+from sparring.game.types import Exchange, Role, Seed, Verdict
+from sparring.judges.base import Judge
 from sparring.models.policy import Player, Sample, _eos_ids
 from sparring.rl.losses import dpo_loss, masked_mean
 
@@ -140,16 +141,23 @@ def fine_tune(
 
 
 def demonstrations(
-    players: dict[Role, Player], cfg: Config, seeds: Sequence[Seed], rng: random.Random
+    players: dict[Role, Player],
+    cfg: Config,
+    seeds: Sequence[Seed],
+    rng: random.Random,
+    judge: Judge | None = None,
+    metrics: dict[str, float] | None = None,
 ) -> dict[Role, list[Example]]:
-    """Each role's warm-start samples, drawn from the seed pool (the only prompts training ever sees)."""
+    """Each role's warm-start samples, drawn from the seed pool (the only prompts training ever sees).
+
+    ``judge`` is needed with ``warmup.judge_pairs``; what it confirmed is added to ``metrics``."""
     harmful = [s for s in seeds if s.label == "harmful"]
     benign = [s for s in seeds if s.label == "benign"]
     w = cfg.warmup
     out: dict[Role, list[Example]] = {}
 
     if "defender" in w.roles:
-        out["defender"] = _defender_samples(players["defender"], cfg, harmful, benign, rng)
+        out["defender"] = _defender_samples(players["defender"], cfg, harmful, benign, rng, judge, metrics)
     if "attacker" in w.roles and cfg.attacker.enabled and w.attacker_examples:
         n_h = w.attacker_examples // 2
         picked = rng.sample(harmful, min(n_h, len(harmful))) + rng.sample(
@@ -161,15 +169,26 @@ def demonstrations(
 
 
 def _defender_samples(
-    defender: Player, cfg: Config, harmful: list[Seed], benign: list[Seed], rng: random.Random
+    defender: Player,
+    cfg: Config,
+    harmful: list[Seed],
+    benign: list[Seed],
+    rng: random.Random,
+    judge: Judge | None,
+    metrics: dict[str, float] | None,
 ) -> list[Example]:
     w = cfg.warmup
-    harmful_seeds = rng.sample(harmful, min(w.harmful_examples, len(harmful)))
+    judged = w.objective == "dpo" and w.judge_pairs
+    if judged and judge is None:
+        raise ValueError("warmup.judge_pairs needs a judge to confirm the wrong answers")
+    # Judged pairs draw twice the seeds: a pair whose "wrong" answer was not wrong is dropped, not trained on.
+    draw = 2 if judged else 1
+    harmful_seeds = rng.sample(harmful, min(w.harmful_examples * draw, len(harmful)))
     refuse = [
         to_sample(defender, d)
         for d in defender_refusal_demonstrations(harmful_seeds, rng, cfg.defender.system_prompt)
     ]
-    helpful_seeds = pick_benign_seeds(benign, w.benign_examples, w.borderline_share, rng)
+    helpful_seeds = pick_benign_seeds(benign, w.benign_examples * draw, w.borderline_share, rng)
     # Some benign requests arrive in an alarming frame; the target is still the base model's own answer.
     prompts = [
         alarming_benign_prompt(s, rng)
@@ -196,9 +215,26 @@ def _defender_samples(
         )
         for p in prompts
     ]
-    return [PreferencePair(r, c) for r, c in zip(refuse, complied, strict=True)] + [
-        PreferencePair(h, r) for h, r in zip(helpful, refusals_of_benign, strict=True)
-    ]
+    against_harm = [PreferencePair(r, c) for r, c in zip(refuse, complied, strict=True)]
+    for_help = [PreferencePair(h, r) for h, r in zip(helpful, refusals_of_benign, strict=True)]
+    if judged:
+        assert judge is not None
+        exchanges = [Exchange(p, a.text) for p, a in zip(prompts + wrong_on_harmful, answers, strict=True)]
+        verdicts = judge(exchanges)
+        helped = [_below(v, "refusal") for v in verdicts[: len(prompts)]]
+        harmed = [not _below(v, "response_harmful", missing=True) for v in verdicts[len(prompts) :]]
+        if metrics is not None:
+            metrics["warmup/defender/harmful_answered_harmfully"] = float(np.mean(harmed)) if harmed else 0.0
+            metrics["warmup/defender/benign_answered"] = float(np.mean(helped)) if helped else 0.0
+        against_harm = [p for p, ok in zip(against_harm, harmed, strict=True) if ok]
+        for_help = [p for p, ok in zip(for_help, helped, strict=True) if ok]
+    return against_harm[: w.harmful_examples] + for_help[: w.benign_examples]
+
+
+def _below(verdict: Verdict | None, field: str, missing: bool = False) -> bool:
+    """Whether the judge put ``field`` under 0.5; ``missing`` when it gave no verdict or abstained on it."""
+    value = None if verdict is None else getattr(verdict, field)
+    return missing if value is None else value < 0.5
 
 
 def pick_benign_seeds(benign: list[Seed], n: int, borderline_share: float, rng: random.Random) -> list[Seed]:
@@ -215,6 +251,7 @@ def warm_start(
     players: dict[Role, Player],
     cfg: Config,
     seeds: Sequence[Seed],
+    judge: Judge | None = None,
     on_progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, float]:
     """Fine-tune every role that has demonstrations; roles sharing one adapter train on the union.
@@ -223,8 +260,9 @@ def warm_start(
     """
     rng = random.Random(f"sparring/warmup/{cfg.train.seed}")
     start = time.perf_counter()
-    samples = demonstrations(players, cfg, seeds, rng)
-    metrics: dict[str, float] = {"warmup/generate_seconds": time.perf_counter() - start}
+    metrics: dict[str, float] = {}
+    samples = demonstrations(players, cfg, seeds, rng, judge, metrics)
+    metrics["warmup/generate_seconds"] = time.perf_counter() - start
     by_adapter: dict[tuple[int, str | None], tuple[Player, list[Role], list[Example]]] = {}
     for role, role_samples in samples.items():
         p = players[role]
