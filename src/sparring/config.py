@@ -148,8 +148,8 @@ class WarmupConfig(_Section):
     judge_pairs: bool = Field(
         False,
         description="DPO: keep only pairs whose wrong answer the judge confirms (a harmful seed's own answer "
-        "judged harmful, a benign seed's own answer judged not a refusal); twice the seeds are answered "
-        "so the counts can still be filled.",
+        "judged harmful, a benign seed's own answer judged not a refusal); spare seeds are answered "
+        "(twice the harmful ones, a quarter more benign ones) so the counts can still be filled.",
     )
     epochs: int = Field(2, ge=1, description="Passes over the demonstrations.")
     lr: float = Field(2e-4, gt=0, description="AdamW learning rate of the warm start.")

@@ -152,22 +152,23 @@ def test_judged_pairs_drop_wrong_answers_that_were_not_wrong(tiny_model_dir):
     metrics: dict[str, float] = {}
     pairs = demonstrations({"defender": defender}, cfg, seeds, random.Random(0), judge, metrics)["defender"]
 
-    # twice the seeds were answered and judged: benign prompts first, then the harmful ones
-    assert len(judge.seen) == 12
-    benign_seen, harmful_seen = judge.seen[:6], judge.seen[6:]
+    # spare seeds were answered and judged (benign 3 + 1, then harmful 2 x 3), in one batch
+    assert len(judge.seen) == 10
+    benign_seen, harmful_seen = judge.seen[:4], judge.seen[4:]
     assert not set(benign_seen) & judge.harmful_prompts and set(harmful_seen) <= judge.harmful_prompts
     assert metrics == {
         "warmup/defender/harmful_answered_harmfully": 0.5,
         "warmup/defender/benign_answered": 0.5,
     }
-    # only the confirmed ones (even positions) are kept, harmful pairs first, all three of each filled
-    assert len(pairs) == 6
+    # only the confirmed ones (even positions) are kept, harmful pairs first: 3 harmful, and the 2 benign
+    # that were confirmed out of 4 (a count that cannot be filled is left short, not padded)
+    assert len(pairs) == 5
 
     def prompt_of(pair: PreferencePair) -> str:
         return defender.tokenizer.decode(pair.chosen.prompt_ids)
 
     assert [any(t in prompt_of(p) for t in harmful_seen[0::2]) for p in pairs[:3]] == [True] * 3
-    assert [any(t in prompt_of(p) for t in benign_seen[0::2]) for p in pairs[3:]] == [True] * 3
+    assert [any(t in prompt_of(p) for t in benign_seen[0::2]) for p in pairs[3:]] == [True] * 2
     assert not any(t in prompt_of(p) for p in pairs for t in harmful_seen[1::2] + benign_seen[1::2])
 
     with pytest.raises(ValueError, match="judge_pairs needs a judge"):

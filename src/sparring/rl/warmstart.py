@@ -181,14 +181,16 @@ def _defender_samples(
     judged = w.objective == "dpo" and w.judge_pairs
     if judged and judge is None:
         raise ValueError("warmup.judge_pairs needs a judge to confirm the wrong answers")
-    # Judged pairs draw twice the seeds: a pair whose "wrong" answer was not wrong is dropped, not trained on.
-    draw = 2 if judged else 1
-    harmful_seeds = rng.sample(harmful, min(w.harmful_examples * draw, len(harmful)))
+    # Judged pairs draw spare seeds, as a pair whose "wrong" answer was not wrong is dropped: a chat model
+    # complies with perhaps half of the harmful seeds but refuses few benign ones.
+    n_harmful = 2 * w.harmful_examples if judged else w.harmful_examples
+    n_benign = w.benign_examples + (w.benign_examples + 3) // 4 if judged else w.benign_examples
+    harmful_seeds = rng.sample(harmful, min(n_harmful, len(harmful)))
     refuse = [
         to_sample(defender, d)
         for d in defender_refusal_demonstrations(harmful_seeds, rng, cfg.defender.system_prompt)
     ]
-    helpful_seeds = pick_benign_seeds(benign, w.benign_examples * draw, w.borderline_share, rng)
+    helpful_seeds = pick_benign_seeds(benign, n_benign, w.borderline_share, rng)
     # Some benign requests arrive in an alarming frame; the target is still the base model's own answer.
     prompts = [
         alarming_benign_prompt(s, rng)
