@@ -166,6 +166,13 @@ class WarmupConfig(_Section):
 
 class TrainConfig(_Section):
     steps: int = Field(20, ge=0, description="Number of self-play steps.")
+    max_minutes: float | None = Field(
+        None,
+        gt=0,
+        description="Wall-clock budget from the start of training to the end of self-play: no step starts "
+        "that would end past it, judged by the mean step so far (the first step always runs); evaluation "
+        "follows. run.json records where it stopped; --resume runs the remaining steps. None: no budget.",
+    )
     seeds_per_step: int = Field(8, ge=1, description="Distinct seeds drawn per step.")
     group_size: int = Field(2, ge=1, description="Samples per seed (group baselines need >= 2).")
     harmful_share: float = Field(0.5, ge=0, le=1, description="Probability a drawn seed is harmful.")

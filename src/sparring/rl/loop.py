@@ -293,6 +293,7 @@ def warm_start_stage(run: RunDir, players: dict[Role, Player], game: Game, progr
 
 def train(cfg: Config, name: str = "run", resume: bool = False) -> RunDir:
     """Run self-play as configured (or continue ``cfg.run_dir`` from its last checkpoint)."""
+    started = time.perf_counter()  # train.max_minutes counts from here
     seed_everything(cfg.train.seed)
     # Build every component before touching the run directory: a wrong model, judge or seed file fails fast
     # and leaves nothing behind.
@@ -316,9 +317,10 @@ def train(cfg: Config, name: str = "run", resume: bool = False) -> RunDir:
     cfg = game.cfg = cfg.model_copy(update={"run_dir": str(run.path)})
     start = restore(run, players, optimizers, game) if resume else 0
     precision = "bf16 autocast" if players["defender"].bf16 else "fp32"  # train.bf16=auto decides per machine
-    run.update_status("running", resumed_at_step=start if resume else None, precision=precision)
+    resumed = {"resumed_at_step": start, "stopped_early_at_step": None} if resume else {}
+    run.update_status("running", precision=precision, **resumed)
     try:
-        _train(cfg, run, players, optimizers, game, suites, start)
+        _train(cfg, run, players, optimizers, game, suites, start, started)
     except BaseException as e:
         run.update_status("failed", error=f"{type(e).__name__}: {e}")
         raise
@@ -340,7 +342,14 @@ def restore(run: RunDir, players, optimizers, game: Game) -> int:
 
 
 def _train(
-    cfg: Config, run: RunDir, players: dict[Role, Player], optimizers, game: Game, suites, start: int
+    cfg: Config,
+    run: RunDir,
+    players: dict[Role, Player],
+    optimizers,
+    game: Game,
+    suites,
+    start: int,
+    started: float,
 ) -> None:
     console.print(f"[bold]sparring[/] run directory: {run.path}")
     defender = players["defender"]
@@ -359,7 +368,16 @@ def _train(
             if cfg.eval.after_warmup and not (run.path / "eval_warmup.json").exists():
                 evaluate_stage(run, "warmup", defender, game, suites, progress, tracking, start)
         task = progress.add_task("self-play", total=cfg.train.steps, completed=start)
+        done, step_seconds = start, []
         for step in range(start, cfg.train.steps):
+            if out_of_time(cfg.train.max_minutes, started, step_seconds):
+                console.print(
+                    f"train.max_minutes={cfg.train.max_minutes:g}: self-play stops after step {done} of "
+                    f"{cfg.train.steps}; --resume {run.path} runs the rest"
+                )
+                save_checkpoint(run.path, done, players, optimizers, game.rng, game.sampler, game.novelty)
+                run.update_status("running", stopped_early_at_step=done)
+                break
             times: dict[str, float] = {}
             step_start = time.perf_counter()
             rollout = play(step, players, game, times)
@@ -381,6 +399,7 @@ def _train(
                     "time/step": time.perf_counter() - step_start,
                 }
             )
+            step_seconds.append(metrics["time/step"])
             run.log_metrics(step, metrics)
             tracking.log(metrics, step)
             run.append_episodes(rollout.episodes)
@@ -405,11 +424,18 @@ def _train(
 
         save_adapters(players, run.adapters_dir)
         if cfg.eval.after:
-            evaluate_stage(run, "after", defender, game, suites, progress, tracking, cfg.train.steps)
+            evaluate_stage(run, "after", defender, game, suites, progress, tracking, done)
     if cfg.eval.crossplay_seeds:
         # The attacker's progress: every attacker checkpoint against every defender on the same seeds.
         report = crossplay(run.path, seeds=cfg.eval.crossplay_seeds, judge=game.judge, log=console.print)
         console.print(format_crossplay(report))
+
+
+def out_of_time(max_minutes: float | None, started: float, step_seconds: Sequence[float]) -> bool:
+    """Whether one more step, as long as the mean step so far, would end past the budget."""
+    if max_minutes is None or not step_seconds:
+        return False
+    return time.perf_counter() - started + float(np.mean(step_seconds)) > max_minutes * 60
 
 
 def _mean_len(samples: Sequence[Sample]) -> float:

@@ -243,6 +243,9 @@ def overview_section(d: RunData) -> str:
             facts.append((label, _e(str(value))))
     if info.get("resumed_at_step") is not None:
         facts.append(("resumed at step", _e(str(info["resumed_at_step"]))))
+    if info.get("stopped_early_at_step") is not None:
+        stopped = f"after step {info['stopped_early_at_step']} (train.max_minutes)"
+        facts.append(("self-play stopped", _e(stopped)))
     versions = info.get("versions") or {}
     if versions:
         facts.append(("versions", _e(", ".join(f"{k} {v}" for k, v in sorted(versions.items())))))
