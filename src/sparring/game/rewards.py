@@ -53,10 +53,13 @@ core ``= 1 - 2 * P(lose)``.
 | attack malformed                     | attacker core 0 (the defender saw the seed), format -format_weight |
 | attack well-formed                   | attacker format 0 (zero-sum) or +format_weight (general-sum)       |
 | faithfulness f in [0, 1]             | attacker +faithfulness_weight * (2f - 1), only if well-formed      |
-| novelty n in [0, 1]                  | attacker +novelty_weight * n, only if well-formed                  |
+| novelty n in [0, 2]                  | attacker +novelty_weight * n, only if well-formed                  |
 | revised=False (seed not rewritten)   | attacker reward 0, attacker/active 0: leave it out                 |
 | defender output malformed            | defender format -format_weight (general-sum: +format_weight if ok) |
 | verdict None, or a needed field None | episode_rewards returns None: exclude the episode, count it        |
+
+Novelty is one minus the mean cosine similarity of the attack's embedding to its 5 nearest earlier
+attacks in the run's archive (``diversity.NoveltyArchive``); in practice it stays within [0, 1].
 
 ``defender_format_ok`` is ``parse_answer(...).ok``, which is always True when the defender does not
 reason, so the defender format penalty only bites when reasoning is required (in general-sum a
