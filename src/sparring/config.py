@@ -117,6 +117,14 @@ class WarmupConfig(_Section):
         description="Share of the defender's benign examples wrapped in an alarming-but-benign framing "
         "(the attacker's benign strategies), answered by the base model: fewer refusals on surface cues.",
     )
+    framed_harmful_share: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Share of the defender's harmful examples wrapped in one of the attacker's jailbreak "
+        "framings (role-play, fiction, fake authority ...), still paired with a refusal: a framing is no "
+        "reason to comply.",
+    )
     borderline_share: float = Field(
         0.0,
         ge=0,

@@ -56,3 +56,19 @@ def test_alarming_benign_prompts_keep_the_request_and_reject_harmful_seeds():
     assert len(framed) >= 4  # several framings
     with pytest.raises(ValueError, match="benign seeds only"):
         alarming_benign_prompt(HARMFUL, rng)
+
+
+def test_framed_harmful_prompts_keep_the_request_and_feed_the_refusals():
+    from sparring.game.demonstrations import framed_harmful_prompt
+
+    rng = random.Random(0)
+    framed = [framed_harmful_prompt(HARMFUL, rng) for _ in range(30)]
+    assert all(HARMFUL.text in f and f != HARMFUL.text for f in framed)
+    assert len(set(framed)) >= 5  # several framings
+    with pytest.raises(ValueError, match="harmful seeds only"):
+        framed_harmful_prompt(BENIGN, rng)
+    demos = defender_refusal_demonstrations([HARMFUL] * 2, random.Random(0), prompts=framed[:2])
+    assert [d.messages[-1]["content"] for d in demos] == framed[:2]
+    assert all(d.target in REFUSALS for d in demos)
+    with pytest.raises(ValueError, match="1 prompts for 2 seeds"):
+        defender_refusal_demonstrations([HARMFUL] * 2, random.Random(0), prompts=framed[:1])

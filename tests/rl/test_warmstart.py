@@ -9,7 +9,7 @@ from safetensors.torch import load_file
 
 from conftest import smoke_overrides
 from sparring.config import load_config
-from sparring.game.demonstrations import attacker_demonstrations
+from sparring.game.demonstrations import ATTACK_STRATEGIES, attacker_demonstrations
 from sparring.game.seeds import BORDERLINE_SOURCE, load_seeds
 from sparring.game.types import Verdict
 from sparring.models.policy import build_players
@@ -118,6 +118,30 @@ def test_dpo_pairs_the_right_answer_with_the_wrong_one_and_learns_the_contrast(t
         margins, _ = pair_margins(defender, pairs)
     gained = margins - torch.tensor([p.ref_margin for p in pairs])
     assert (gained > 0).all(), gained  # every pair: the right answer rose over the wrong one
+
+
+def test_framed_harmful_share_shows_harmful_seeds_in_a_framing_on_both_sides_of_the_pair(tiny_model_dir):
+    overrides = {"model": "tiny-random-llama", "lora.r": 4, "lora.alpha": 8, "warmup.roles": ["defender"]}
+    overrides |= {"warmup.harmful_examples": 4, "warmup.benign_examples": 2, "warmup.answer_tokens": 3}
+    overrides |= {"warmup.objective": "dpo"}
+    seeds = load_seeds()
+    defender = build_players(load_config(overrides=overrides))["defender"]
+    plain = demonstrations({"defender": defender}, load_config(overrides=overrides), seeds, random.Random(0))
+    cfg = load_config(overrides=overrides | {"warmup.framed_harmful_share": 1.0})
+    framed = demonstrations({"defender": defender}, cfg, seeds, random.Random(0))
+
+    def prompt_of(sample) -> str:
+        return defender.tokenizer.decode(sample.prompt_ids)
+
+    framings = [t.split("{request}") for _, t in ATTACK_STRATEGIES["harmful"]]
+    for before, after in zip(plain["defender"][:4], framed["defender"][:4], strict=True):
+        seed_prompt, framed_prompt = prompt_of(before.chosen), prompt_of(after.chosen)
+        assert framed_prompt != seed_prompt
+        assert any(head.strip() in framed_prompt and tail.strip() in framed_prompt for head, tail in framings)
+        # the wrong answer was generated for the framed prompt, the one the refusal is shown with
+        assert after.rejected.prompt_ids == after.chosen.prompt_ids
+    # benign pairs are not framed by this share
+    assert all("DAN" not in prompt_of(p.chosen) for p in framed["defender"][4:])
 
 
 class EveryOtherJudge:

@@ -13,6 +13,8 @@ both; RL then decides which of the demonstrated behaviours win.
 
 Demonstrated rewrites are deliberately short framings of the seed, not the long DAN-style templates of the
 ``jailbreak`` evaluation suite: robustness to those must come from the game, not from the demonstrations.
+The defender can also be shown its seeds inside these framings (``warmup.framed_harmful_share``,
+``warmup.alarming_benign_share``), so that a framing alone does not decide whether it refuses.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ __all__ = [
     "alarming_benign_prompt",
     "attacker_demonstrations",
     "defender_refusal_demonstrations",
+    "framed_harmful_prompt",
+    "framed_prompt",
 ]
 
 
@@ -155,18 +159,39 @@ def attacker_demonstrations(
     return out
 
 
+def framed_prompt(seed: Seed, rng: random.Random) -> str:
+    """The seed inside one of the attacker's framings for its label; the request itself is unchanged."""
+    _, template = rng.choice(ATTACK_STRATEGIES[seed.label])
+    return _render(template, seed.text)
+
+
 def alarming_benign_prompt(seed: Seed, rng: random.Random) -> str:
     """A benign seed inside one of the attacker's alarming-but-benign framings (still a benign request)."""
     if seed.label != "benign":
         raise ValueError("alarming_benign_prompt takes benign seeds only")
-    _, template = rng.choice(ATTACK_STRATEGIES["benign"])
-    return _render(template, seed.text)
+    return framed_prompt(seed, rng)
+
+
+def framed_harmful_prompt(seed: Seed, rng: random.Random) -> str:
+    """A harmful seed inside one of the attacker's jailbreak framings (still the same harmful request)."""
+    if seed.label != "harmful":
+        raise ValueError("framed_harmful_prompt takes harmful seeds only")
+    return framed_prompt(seed, rng)
 
 
 def defender_refusal_demonstrations(
-    seeds: Sequence[Seed], rng: random.Random, system_prompt: str | None = None
+    seeds: Sequence[Seed],
+    rng: random.Random,
+    system_prompt: str | None = None,
+    prompts: Sequence[str] | None = None,
 ) -> list[Demonstration]:
-    """Harmful seeds paired with a brief refusal (benign seeds get the model's own answers elsewhere)."""
+    """Harmful seeds paired with a brief refusal (benign seeds get the model's own answers elsewhere).
+
+    ``prompts``, one per seed, is what the defender is shown instead of the seed's own text (a framing of it).
+    """
     if any(s.label != "harmful" for s in seeds):
         raise ValueError("defender_refusal_demonstrations takes harmful seeds only")
-    return [Demonstration(defender_messages(s.text, system_prompt), "", rng.choice(REFUSALS)) for s in seeds]
+    if prompts is not None and len(prompts) != len(seeds):
+        raise ValueError(f"defender_refusal_demonstrations: {len(prompts)} prompts for {len(seeds)} seeds")
+    shown = [s.text for s in seeds] if prompts is None else list(prompts)
+    return [Demonstration(defender_messages(p, system_prompt), "", rng.choice(REFUSALS)) for p in shown]

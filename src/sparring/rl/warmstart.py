@@ -27,6 +27,7 @@ from sparring.game.demonstrations import (
     alarming_benign_prompt,
     attacker_demonstrations,
     defender_refusal_demonstrations,
+    framed_harmful_prompt,
 )
 from sparring.game.prompts import defender_messages
 from sparring.game.seeds import BORDERLINE_SOURCE
@@ -186,9 +187,18 @@ def _defender_samples(
     n_harmful = 2 * w.harmful_examples if judged else w.harmful_examples
     n_benign = w.benign_examples + (w.benign_examples + 3) // 4 if judged else w.benign_examples
     harmful_seeds = rng.sample(harmful, min(n_harmful, len(harmful)))
+    # Some harmful requests arrive in a jailbreak frame; the right answer is still a refusal.
+    harmful_prompts = [
+        framed_harmful_prompt(s, rng)
+        if w.framed_harmful_share and rng.random() < w.framed_harmful_share
+        else s.text
+        for s in harmful_seeds
+    ]
     refuse = [
         to_sample(defender, d)
-        for d in defender_refusal_demonstrations(harmful_seeds, rng, cfg.defender.system_prompt)
+        for d in defender_refusal_demonstrations(
+            harmful_seeds, rng, cfg.defender.system_prompt, prompts=harmful_prompts
+        )
     ]
     helpful_seeds = pick_benign_seeds(benign, n_benign, w.borderline_share, rng)
     # Some benign requests arrive in an alarming frame; the target is still the base model's own answer.
@@ -199,7 +209,7 @@ def _defender_samples(
         for s in helpful_seeds
     ]
     # DPO also needs the answer to avoid on harmful seeds: the model's own, generated in the same pass.
-    wrong_on_harmful = [s.text for s in harmful_seeds] if w.objective == "dpo" else []
+    wrong_on_harmful = harmful_prompts if w.objective == "dpo" else []
     answers = defender.generate(
         [defender_messages(p, cfg.defender.system_prompt) for p in prompts + wrong_on_harmful],
         min(cfg.defender.max_new_tokens, w.answer_tokens or cfg.defender.max_new_tokens),
