@@ -69,6 +69,14 @@ class AttackerConfig(RoleConfig):
         le=1,
         description="Share of seeds that go to the defender unrevised (keeps plain requests in play).",
     )
+    min_topic_similarity: float | None = Field(
+        None,
+        ge=-1,
+        le=1,
+        description="An attack whose embedding cosine to its seed is below this has dropped the seed's "
+        "request and is treated like a malformed one: the defender sees the seed, the attacker gets the "
+        "format penalty and no game reward (0.2 is where the faithfulness score bottoms out). None: no rule.",
+    )
 
 
 class DefenderConfig(RoleConfig):

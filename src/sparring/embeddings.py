@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["EMBEDDING_DIM", "MODEL_NAME", "Embedder", "get_embedder"]
+__all__ = ["EMBEDDING_DIM", "MODEL_NAME", "Embedder", "get_embedder", "paired_similarity"]
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 EMBEDDING_DIM = 384
@@ -86,3 +86,10 @@ class Embedder:
 def get_embedder() -> Embedder:
     """The process-wide :class:`Embedder` (loaded on first call, about a second)."""
     return Embedder()
+
+
+def paired_similarity(embedder: Embedder, texts: Sequence[str], others: Sequence[str]) -> np.ndarray:
+    """Cosine similarity of ``texts[i]`` and ``others[i]`` for each ``i`` (float32, shape ``[n]``)."""
+    if len(texts) != len(others):
+        raise ValueError(f"paired_similarity: {len(texts)} texts and {len(others)} others")
+    return (embedder.encode(texts) * embedder.encode(others)).sum(axis=1)

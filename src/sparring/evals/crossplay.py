@@ -263,6 +263,7 @@ def crossplay(
             outputs.append(prefix + sample.text)
             attacks.append(parsed.visible if parsed.ok else seed.text)
             ok.append(parsed.ok)
+        off_topic = _drop_off_topic(attacks, ok, played, cfg.attacker.min_topic_similarity)
         attack_rows.append(
             {
                 "name": ck.name,
@@ -271,6 +272,7 @@ def crossplay(
                 "attacks": attacks,
                 "outputs": outputs,
                 "format_ok": ok,
+                "off_topic": off_topic,
                 "revised": True,
             }
         )
@@ -429,6 +431,24 @@ def _report(
     return report
 
 
+def _drop_off_topic(
+    attacks: list[str], ok: list[bool], played: Sequence[Seed], floor: float | None
+) -> list[bool]:
+    """As in training (``attacker.min_topic_similarity``): a parsed attack that dropped its seed's request
+    counts as malformed and passes the seed on. Edits ``attacks`` and ``ok``; returns which were dropped."""
+    dropped = [False] * len(attacks)
+    idx = [k for k, good in enumerate(ok) if good]
+    if floor is None or not idx:
+        return dropped
+    from sparring.embeddings import get_embedder, paired_similarity
+
+    sims = paired_similarity(get_embedder(), [attacks[k] for k in idx], [played[k].text for k in idx])
+    for k, sim in zip(idx, sims, strict=True):
+        if sim < floor:
+            attacks[k], ok[k], dropped[k] = played[k].text, False, True
+    return dropped
+
+
 def _add_faithfulness(
     attack_rows: list[dict[str, Any]], played: Sequence[Seed], verdicts: dict[str, Verdict | None]
 ) -> None:
@@ -459,6 +479,8 @@ def _attacker_info(row: dict[str, Any], diversity: bool) -> dict[str, Any]:
         "checkpoint": row["checkpoint"],
         "step": row["step"],
         "format_ok_rate": _mean([float(x) for x in row["format_ok"]]) if row["revised"] else None,
+        # parsed attacks counted as malformed for dropping the seed's topic (attacker.min_topic_similarity)
+        "off_topic_rate": _mean([float(x) for x in row["off_topic"]]) if row.get("off_topic") else None,
         "faithfulness_mean": _mean(faith) if faith else None,
         "faithful_rate": _mean([float(f >= 0.5) for f in faith]) if faith else None,
     }
@@ -485,8 +507,10 @@ def format_crossplay(report: dict[str, Any]) -> str:
         if info.get("format_ok_rate") is not None:
             faithful = info.get("faithful_rate")
             shown = "n/a" if faithful is None else f"{faithful:.1%}"
+            off = info.get("off_topic_rate")
+            dropped = "" if off is None else f" (off-topic, counted as malformed: {off:.1%})"
             lines.append(
-                f"attacker {info['name']}: well-formed {info['format_ok_rate']:.1%}, "
+                f"attacker {info['name']}: well-formed {info['format_ok_rate']:.1%}{dropped}, "
                 f"faithful to the seed {shown}"
             )
     eq, ex = report.get("equilibrium"), report.get("exploitability")

@@ -56,7 +56,8 @@ class Episode:
     attacker_output: str = ""  # raw text, private reasoning included; never shown to the defender
     attacker_reasoning: str = ""
     attack: str = ""  # the visible prompt the defender answered
-    format_ok: bool = True
+    format_ok: bool = True  # False also for an attack dropped as off-topic (then ``off_topic`` is True)
+    off_topic: bool = False  # parsed, but below attacker.min_topic_similarity: the seed went on instead
     defender_output: str = ""
     defender_reasoning: str = ""
     answer: str = ""

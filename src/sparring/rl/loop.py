@@ -37,7 +37,7 @@ from rich.progress import (
 
 from sparring.config import Config
 from sparring.diversity import NoveltyArchive, mean_pairwise_cosine_distance
-from sparring.embeddings import get_embedder
+from sparring.embeddings import get_embedder, paired_similarity
 from sparring.evals.capability import capability_score
 from sparring.evals.crossplay import crossplay, format_crossplay
 from sparring.evals.runner import evaluate_defender
@@ -148,6 +148,15 @@ def play(step: int, players: dict[Role, Player], game: Game, times: dict[str, fl
         ep.attacker_output, ep.attacker_reasoning, ep.format_ok = output, parsed.reasoning, parsed.ok
         ep.attack = parsed.visible if parsed.ok else ep.seed.text  # malformed: never pass raw text on
         out.attack_samples[i] = s
+    # An attack that dropped its seed's request wins nothing by being refused: it counts as malformed.
+    floor = cfg.attacker.min_topic_similarity
+    parsed_ok = [episodes[i] for i in attack_idx if episodes[i].format_ok]
+    if floor is not None and parsed_ok:
+        attacks, seed_texts = [e.attack for e in parsed_ok], [e.seed.text for e in parsed_ok]
+        sims = paired_similarity(game.embedder, attacks, seed_texts)
+        for ep, sim in zip(parsed_ok, sims, strict=True):
+            if sim < floor:
+                ep.format_ok, ep.off_topic, ep.attack = False, True, ep.seed.text
 
     # 3. Defender turn: it sees the visible prompt alone.
     with timed(times, "defender_generate"):

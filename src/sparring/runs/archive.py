@@ -29,7 +29,8 @@ revised                 INTEGER  1 if the attacker rewrote the seed, 0 if it wen
 attacker_output         TEXT     raw attacker text, private reasoning included
 attacker_reasoning      TEXT     the parsed private plan (never shown to the defender)
 attack                  TEXT     the visible prompt the defender answered
-format_ok               INTEGER  1 if the attacker's turn parsed
+format_ok               INTEGER  1 if the attacker's turn parsed (and kept its seed's topic, where
+                                 ``attacker.min_topic_similarity`` is set)
 defender_output         TEXT     raw defender text; ``defender_reasoning``, ``answer``: its parts
 prompt_harmful          REAL     judge P(prompt harmful); NULL where the judge abstained
 refusal                 REAL     judge P(answer is a refusal)
