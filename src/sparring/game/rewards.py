@@ -51,7 +51,7 @@ core ``= 1 - 2 * P(lose)``.
 | case                                 | effect                                                             |
 |--------------------------------------|--------------------------------------------------------------------|
 | attack malformed                     | attacker core 0 (the defender saw the seed), format -format_weight |
-| attack off-topic (optional rule)     | as malformed: cosine to the seed < ``attacker.min_topic_similarity`` |
+| attack off-topic (optional rule)     | as malformed (cosine to seed < attacker.min_topic_similarity)      |
 | attack well-formed                   | attacker format 0 (zero-sum) or +format_weight (general-sum)       |
 | faithfulness f in [0, 1]             | attacker +faithfulness_weight * (2f - 1), only if well-formed      |
 | novelty n in [0, 2]                  | attacker +novelty_weight * n, only if well-formed                  |
