@@ -16,7 +16,7 @@ import argparse
 import json
 from pathlib import Path
 
-from sparring.embeddings import get_embedder
+from sparring.embeddings import get_embedder, paired_similarity
 from sparring.game.rewards import TOPIC_SIM_LOW
 
 
@@ -44,10 +44,7 @@ def main() -> None:
                 formed = [r for r in played if r["format_ok"]]
                 if not formed:
                     continue
-                sims = (
-                    embedder.encode([r["attack"] for r in formed])
-                    * embedder.encode([r["seed"] for r in formed])
-                ).sum(1)
+                sims = paired_similarity(embedder, [r["attack"] for r in formed], [r["seed"] for r in formed])
                 off = [bool(s < TOPIC_SIM_LOW) for s in sims]
                 won_off = sum(bool(r["success"]) for r, o in zip(formed, off, strict=True) if o)
                 won_on = sum(bool(r["success"]) for r, o in zip(formed, off, strict=True) if not o)

@@ -150,8 +150,8 @@ def play(step: int, players: dict[Role, Player], game: Game, times: dict[str, fl
         out.attack_samples[i] = s
     # An attack that dropped its seed's request wins nothing by being refused: it counts as malformed.
     floor = cfg.attacker.min_topic_similarity
-    parsed_ok = [episodes[i] for i in attack_idx if episodes[i].format_ok]
-    if floor is not None and parsed_ok:
+    parsed_ok = [episodes[i] for i in attack_idx if episodes[i].format_ok] if floor is not None else []
+    if parsed_ok:
         attacks, seed_texts = [e.attack for e in parsed_ok], [e.seed.text for e in parsed_ok]
         sims = paired_similarity(game.embedder, attacks, seed_texts)
         for ep, sim in zip(parsed_ok, sims, strict=True):
