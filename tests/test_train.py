@@ -50,6 +50,7 @@ def load_with_peft_alone(adapter_dir):
         ("defender_frozen", {"defender.trainable": False}),
         ("no_attacker", {"attacker.enabled": False, "reward.answered_harmful_loss": 1.0}),
         ("seed_sources", {"seed_sources": "advbench,alpaca"}),
+        ("exact_share", {"train.exact_harmful_share": True, "train.harmful_share": 1 / 3}),
         (
             "grpo_general_sum",
             {"train.algorithm": "grpo", "reward.table": "general_sum", "train.ppo_epochs": 2},
@@ -94,6 +95,9 @@ def test_train_leaves_complete_run(tmp_path, tiny_model_dir, variant, extra):
         assert "<think>" not in ep["attack"]
     if variant == "seed_sources":  # only the chosen shipped pools are drawn from
         assert {ep["seed"]["source"] for ep in episodes} <= {"advbench", "alpaca"}
+    if variant == "exact_share":  # one harmful seed in every step of three, played group_size times
+        for step in (0, 1):
+            assert sum(ep["step"] == step and ep["seed"]["label"] == "harmful" for ep in episodes) == 2
     if variant == "no_attacker":
         assert not any(ep["revised"] for ep in episodes)
         for ep in episodes:  # the defender saw the seed itself: its label and the run's table set the reward

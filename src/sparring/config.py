@@ -192,6 +192,11 @@ class TrainConfig(_Section):
     seeds_per_step: int = Field(8, ge=1, description="Distinct seeds drawn per step.")
     group_size: int = Field(2, ge=1, description="Samples per seed (group baselines need >= 2).")
     harmful_share: float = Field(0.5, ge=0, le=1, description="Probability a drawn seed is harmful.")
+    exact_harmful_share: bool = Field(
+        False,
+        description="Keep harmful_share exactly in every step (a low-discrepancy sequence) instead of a coin "
+        "per seed, so no step is mostly one label (docs/demo.md: it moved self-play towards refusing).",
+    )
     algorithm: Literal["reinforce_pp", "grpo", "rloo"] = Field(
         "reinforce_pp", description="Advantage estimator: REINFORCE++ (KL in reward) or group baselines."
     )

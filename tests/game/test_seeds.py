@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from collections import Counter
@@ -86,6 +87,30 @@ def test_sampler_respects_harmful_share():
         assert abs(frac - share) < 0.05, (share, frac)
     assert all(s.label == "harmful" for s in SeedSampler(seeds, 1.0).sample(50))
     assert all(s.label == "benign" for s in SeedSampler(seeds, 0.0).sample(50))
+    # The default is a coin per seed: some step of eight is unbalanced.
+    sampler = SeedSampler(seeds, 0.5, rng_seed=0)
+    assert any(sum(s.label == "harmful" for s in sampler.sample(8)) != 4 for _ in range(8))
+
+
+def test_exact_sampler_keeps_harmful_share_in_every_window():
+    # Not a coin per seed: any n consecutive draws (a training step's seeds, or the run so far) hold
+    # floor or ceil of n * share harmful seeds, whatever the rng seed, also across calls to sample().
+    seeds = load_seeds()
+    for share in (0.2, 0.3, 0.5, 0.625, 0.8):
+        for rng_seed in range(4):
+            sampler = SeedSampler(seeds, share, rng_seed=rng_seed, exact=True)
+            labels = [s.label == "harmful" for _ in range(50) for s in sampler.sample(7)]
+            for n in (1, 7, 8, 64, len(labels)):
+                expected = {math.floor(n * share), math.ceil(n * share)}
+                for start in range(len(labels) - n + 1):
+                    assert sum(labels[start : start + n]) in expected, (share, rng_seed, n, start)
+    steps = [SeedSampler(seeds, 0.5, rng_seed=r, exact=True).sample(8) for r in range(5)]
+    assert all(sum(s.label == "harmful" for s in step) == 4 for step in steps)
+    # The phase depends on the rng seed, so single draws do not always start on the same label.
+    firsts = {SeedSampler(seeds, 0.3, rng_seed=r, exact=True).sample(1)[0].label for r in range(20)}
+    assert firsts == {"harmful", "benign"}
+    assert all(s.label == "harmful" for s in SeedSampler(seeds, 1.0, exact=True).sample(50))
+    assert all(s.label == "benign" for s in SeedSampler(seeds, 0.0, exact=True).sample(50))
 
 
 def test_sampler_cycles_without_replacement_per_label():

@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Iterable, Sequence
+from fractions import Fraction
 from functools import cache
+from math import floor
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +91,12 @@ def _fingerprint(seeds: Sequence[Seed]) -> str:
 class SeedSampler:
     """Draws seeds: harmful with probability ``harmful_share``, else benign.
 
+    With ``exact=True`` the share is kept exactly instead of drawn by a coin per seed: any ``n``
+    consecutive draws hold ``floor`` or ``ceil`` of ``n * harmful_share`` harmful seeds (a
+    low-discrepancy sequence whose phase depends on ``rng_seed``), so every training step is balanced.
+    With the coin, the demo's eight steps of eight seeds held 1 to 7 harmful seeds a step and 30 to 43
+    in all, depending on the training seed.
+
     Within each label it cycles through a shuffled order without replacement and reshuffles at the
     end of every pass (epoch). Everything is a function of ``rng_seed`` and the number of draws so far,
     so a run is reproducible and ``state_dict()``/``load_state_dict()`` resume it exactly.
@@ -96,11 +104,14 @@ class SeedSampler:
 
     STATE_VERSION = 1
 
-    def __init__(self, seeds: Sequence[Seed], harmful_share: float = 0.5, rng_seed: int = 0) -> None:
+    def __init__(
+        self, seeds: Sequence[Seed], harmful_share: float = 0.5, rng_seed: int = 0, exact: bool = False
+    ) -> None:
         if not 0.0 <= harmful_share <= 1.0:
             raise ValueError(f"harmful_share must be in [0, 1], got {harmful_share}")
         self.harmful_share = float(harmful_share)
         self.rng_seed = int(rng_seed)
+        self.exact = bool(exact)
         self._pools: dict[str, list[Seed]] = {lab: [s for s in seeds if s.label == lab] for lab in _LABELS}
         needed = [
             lab for lab, share in (("harmful", harmful_share), ("benign", 1.0 - harmful_share)) if share > 0
@@ -139,11 +150,13 @@ class SeedSampler:
             return "harmful"
         if self.harmful_share <= 0.0 or not self._pools["harmful"]:
             return "benign"
-        return (
-            "harmful"
-            if _unit("sparring/label", self.rng_seed, self._draws) < self.harmful_share
-            else "benign"
-        )
+        i = self._draws
+        if not self.exact:
+            return "harmful" if _unit("sparring/label", self.rng_seed, i) < self.harmful_share else "benign"
+        # Draw i is harmful when floor(i * share + phase) steps up between i and i + 1 (exact fractions, so
+        # rounding never moves a step).
+        share, phase = Fraction(self.harmful_share), Fraction(_unit("sparring/label", self.rng_seed))
+        return "harmful" if floor((i + 1) * share + phase) > floor(i * share + phase) else "benign"
 
     def sample(self, n: int) -> list[Seed]:
         """The next ``n`` seeds."""

@@ -315,7 +315,7 @@ def train(cfg: Config, name: str = "run", resume: bool = False) -> RunDir:
         cfg,
         judge,
         embedder,
-        SeedSampler(seeds, cfg.train.harmful_share, cfg.train.seed),
+        SeedSampler(seeds, cfg.train.harmful_share, cfg.train.seed, exact=cfg.train.exact_harmful_share),
         random.Random(cfg.train.seed),
         NoveltyArchive(dim=embedder.encode(["x"]).shape[1]),
         Shaping(cfg.reward.format_weight, cfg.reward.faithfulness_weight, cfg.reward.novelty_weight),
