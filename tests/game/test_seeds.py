@@ -127,14 +127,15 @@ def test_sampler_cycles_without_replacement_per_label():
             assert len(set(ids[k * size : (k + 1) * size])) == size
 
 
-def test_sampler_state_round_trip_resumes_exactly():
+@pytest.mark.parametrize("exact", [False, True])
+def test_sampler_state_round_trip_resumes_exactly(exact):
     seeds = load_seeds()
-    ref = SeedSampler(seeds, 0.3, rng_seed=9)
+    ref = SeedSampler(seeds, 0.3, rng_seed=9, exact=exact)
     ref.sample(137)
     state = json.loads(json.dumps(ref.state_dict()))  # must survive JSON
     expected = [s.id for s in ref.sample(300)]
 
-    resumed = SeedSampler(seeds, 0.3, rng_seed=9)
+    resumed = SeedSampler(seeds, 0.3, rng_seed=9, exact=exact)
     resumed.load_state_dict(state)
     assert resumed.draws == 137
     assert [s.id for s in resumed.sample(300)] == expected
