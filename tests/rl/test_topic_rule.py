@@ -31,6 +31,17 @@ BENIGN = [
 DROPPED = "Your request is too edgy or dangerous."
 
 
+class CountingEmbedder:
+    """The real embedder, counting the texts it is asked to embed."""
+
+    def __init__(self, inner):
+        self.inner, self.texts = inner, 0
+
+    def encode(self, texts, **kwargs):
+        self.texts += len(texts)
+        return self.inner.encode(texts, **kwargs)
+
+
 class ScriptedAttacker:
     """Answers every seed in the attacker's format: the first seed kept in a framing, the others dropped."""
 
@@ -60,7 +71,7 @@ def test_play_passes_the_seed_on_instead_of_an_off_topic_attack(tmp_path, tiny_m
     cfg = load_config(overrides=overrides | {"attacker.min_topic_similarity": floor})
     players = build_players(cfg)
     players["attacker"] = ScriptedAttacker()
-    embedder = get_embedder()
+    embedder = CountingEmbedder(get_embedder())
     game = Game(
         cfg,
         build_judge("embedded"),
@@ -71,11 +82,15 @@ def test_play_passes_the_seed_on_instead_of_an_off_topic_attack(tmp_path, tiny_m
         Shaping(),
         seeds=BENIGN,
     )
+    embedder.texts = 0
     episodes = play(0, players, game, {}).episodes
+    # Each parsed attack and its seed are embedded once per step, whether or not the rule is on.
+    assert embedder.texts == 2 * len(episodes)
     kept = [e for e in episodes if e.seed.id == "b1"]
     dropped = [e for e in episodes if e.seed.id == "b2"]
     assert kept and dropped and all(e.revised for e in episodes)
     assert all(e.format_ok and not e.off_topic and e.attack != e.seed.text for e in kept)
+    assert all(e.faithfulness is not None and e.novelty is not None for e in kept)
     metrics = episode_metrics(episodes)
     assert metrics["attacker/format_failure_rate"] == 0.0
     if floor is None:  # without the rule the dropped request reaches the defender

@@ -37,7 +37,7 @@ from rich.progress import (
 
 from sparring.config import Config
 from sparring.diversity import NoveltyArchive, mean_pairwise_cosine_distance
-from sparring.embeddings import get_embedder, paired_similarity
+from sparring.embeddings import get_embedder
 from sparring.evals.capability import capability_score
 from sparring.evals.crossplay import crossplay, format_crossplay
 from sparring.evals.runner import evaluate_defender
@@ -75,7 +75,7 @@ def seed_everything(seed: int) -> None:
 def timed(times: dict[str, float], key: str):
     start = time.perf_counter()
     yield
-    times[f"time/{key}"] = time.perf_counter() - start
+    times[f"time/{key}"] = times.get(f"time/{key}", 0.0) + time.perf_counter() - start  # a phase may recur
 
 
 def progress_bar() -> Progress:
@@ -148,14 +148,17 @@ def play(step: int, players: dict[Role, Player], game: Game, times: dict[str, fl
         ep.attacker_output, ep.attacker_reasoning, ep.format_ok = output, parsed.reasoning, parsed.ok
         ep.attack = parsed.visible if parsed.ok else ep.seed.text  # malformed: never pass raw text on
         out.attack_samples[i] = s
+    # Parsed attacks and their seeds, embedded once: the off-topic rule and the attacker's shaping use both.
+    parsed_idx = [i for i in attack_idx if episodes[i].format_ok]
+    with timed(times, "reward"):
+        attack_emb = game.embedder.encode([episodes[i].attack for i in parsed_idx])
+        seed_emb = game.embedder.encode([episodes[i].seed.text for i in parsed_idx])
     # An attack that dropped its seed's request wins nothing by being refused: it counts as malformed.
     floor = cfg.attacker.min_topic_similarity
-    parsed_ok = [episodes[i] for i in attack_idx if episodes[i].format_ok] if floor is not None else []
-    if parsed_ok:
-        attacks, seed_texts = [e.attack for e in parsed_ok], [e.seed.text for e in parsed_ok]
-        sims = paired_similarity(game.embedder, attacks, seed_texts)
-        for ep, sim in zip(parsed_ok, sims, strict=True):
+    if floor is not None:
+        for i, sim in zip(parsed_idx, (attack_emb * seed_emb).sum(axis=1), strict=True):
             if sim < floor:
+                ep = episodes[i]
                 ep.format_ok, ep.off_topic, ep.attack = False, True, ep.seed.text
 
     # 3. Defender turn: it sees the visible prompt alone.
@@ -183,15 +186,17 @@ def play(step: int, players: dict[Role, Player], game: Game, times: dict[str, fl
 
     # 5. Rewards: zero-sum core plus attacker shaping (faithfulness to the seed, novelty vs the archive).
     with timed(times, "reward"):
-        revised = [e for e in episodes if e.revised and e.format_ok]
+        on_topic = [j for j, i in enumerate(parsed_idx) if episodes[i].format_ok]
+        revised = [episodes[parsed_idx[j]] for j in on_topic]
         if revised:
-            emb = game.embedder.encode([e.attack for e in revised])
-            seed_emb = game.embedder.encode([e.seed.text for e in revised])
+            emb, kept_seed_emb = attack_emb[on_topic], seed_emb[on_topic]
             novelty = game.novelty.score_and_add(emb)
             for j, ep in enumerate(revised):
                 ep.novelty = float(novelty[j])
                 prompt_harmful = ep.verdict.prompt_harmful if ep.verdict else None
-                ep.faithfulness = faithfulness(ep.seed.label, prompt_harmful, float(emb[j] @ seed_emb[j]))
+                ep.faithfulness = faithfulness(
+                    ep.seed.label, prompt_harmful, float(emb[j] @ kept_seed_emb[j])
+                )
             if len(revised) >= 2:  # one attack has no pairwise distance: null, not a collapse to 0
                 out.attack_diversity = mean_pairwise_cosine_distance(emb)
         for ep, ok in zip(episodes, defender_ok, strict=True):
