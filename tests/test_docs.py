@@ -1,5 +1,6 @@
 """Docs that restate code must not drift from it."""
 
+import re
 from pathlib import Path
 
 import sparring.game.rewards as rewards
@@ -27,3 +28,28 @@ def test_every_metric_key_logged_is_documented():
     for key in episode_metrics([]):
         assert f"`{key}`" in doc, key
     assert field_help()  # config help is generated from the fields themselves
+
+
+def _github_anchor(heading: str) -> str:
+    # GitHub's rule: lower-case, drop punctuation except '-' and '_', spaces become '-'.
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def _anchors(path: Path) -> set[str]:
+    anchors, in_code = set(), False
+    for line in path.read_text().splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+        elif line.startswith("#") and not in_code:
+            anchors.add(_github_anchor(line.lstrip("#")))
+    return anchors
+
+
+def test_every_link_to_a_section_finds_it():
+    broken = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for target, anchor in re.findall(r"\]\(([^)#\s]*)#([^)\s]+)\)", page.read_text()):
+            linked = page.parent / target if target else page
+            if not linked.exists() or anchor not in _anchors(linked):
+                broken.append(f"{page.relative_to(ROOT)} -> {target}#{anchor}")
+    assert not broken, broken
