@@ -1,6 +1,7 @@
 """Docs that restate code must not drift from it."""
 
 import re
+from functools import cache
 from pathlib import Path
 
 import sparring.game.rewards as rewards
@@ -35,14 +36,15 @@ def _github_anchor(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
-def _anchors(path: Path) -> set[str]:
+@cache  # docs/demo.md alone links to itself dozens of times
+def _anchors(path: Path) -> frozenset[str]:
     anchors, in_code = set(), False
     for line in path.read_text().splitlines():
         if line.startswith("```"):
             in_code = not in_code
         elif line.startswith("#") and not in_code:
             anchors.add(_github_anchor(line.lstrip("#")))
-    return anchors
+    return frozenset(anchors)
 
 
 def test_every_link_to_a_section_finds_it():
