@@ -197,6 +197,16 @@ class TrainConfig(_Section):
         description="Keep harmful_share exactly in every step (a low-discrepancy sequence) instead of a coin "
         "per seed, so no step is mostly one label (docs/demo.md: it moved self-play towards refusing).",
     )
+    share_gain: float = Field(
+        0.0,
+        ge=0,
+        description="Feedback on the seed mix: after each step harmful_share moves by share_gain x (the "
+        "defender's loss rate on harmful seeds - its loss rate on benign seeds), within share_bounds, so its "
+        "two ways of losing stay level (game/balance.py). 0: the share stays where it was set.",
+    )
+    share_bounds: tuple[float, float] = Field(
+        (0.25, 0.75), description="Lowest and highest harmful_share the feedback of share_gain may set."
+    )
     algorithm: Literal["reinforce_pp", "grpo", "rloo"] = Field(
         "reinforce_pp", description="Advantage estimator: REINFORCE++ (KL in reward) or group baselines."
     )
@@ -226,6 +236,13 @@ class TrainConfig(_Section):
 
     # --train.trackers=wandb or =tensorboard,wandb read naturally on the command line
     _tracker_list = field_validator("trackers", mode="before")(_comma_list)
+
+    @field_validator("share_bounds")
+    @classmethod
+    def _ordered_bounds(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not 0.0 <= v[0] <= v[1] <= 1.0:
+            raise ValueError("expected [low, high] with 0 <= low <= high <= 1")
+        return v
 
 
 class EvalConfig(_Section):

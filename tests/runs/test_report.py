@@ -245,6 +245,19 @@ def test_an_empty_run_directory_renders_notes(tmp_path):
         render_report(tmp_path / "missing")
 
 
+def test_the_seed_mix_chart_shows_only_in_runs_that_log_it(tmp_path):
+    fixed, fed = tmp_path / "fixed", tmp_path / "fed"
+    for run in (fixed, fed):
+        run.mkdir()
+    rows = [{"step": i, "defender/reward_mean": 0.1 * i} for i in range(3)]
+    (fixed / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    share = {"train/harmful_share": 0.44, "defender/loss_rate_harmful": 0.3, "defender/loss_rate_benign": 0.2}
+    (fed / "metrics.jsonl").write_text("".join(json.dumps(r | share) + "\n" for r in rows))
+    assert "Seed mix" not in render_report(fixed).read_text()
+    page = render_report(fed).read_text()
+    assert "Seed mix" in page and "defender losses (benign seeds)" in page
+
+
 def test_nice_ticks():
     assert nice_ticks(0, 1, 5) == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
     assert nice_ticks(0, 47, 6, integer=True) == [0, 10, 20, 30, 40, 50]

@@ -1,6 +1,7 @@
 """Kill a training process mid-run with SIGKILL, resume it, and get exactly the uninterrupted result."""
 
 import importlib.util
+import itertools
 import json
 import os
 import signal
@@ -139,4 +140,32 @@ def test_time_budget_stops_self_play_early_and_resume_finishes_it(tmp_path, tiny
     got, want = episodes(run_dir), episodes(reference)
     assert [(e["step"], e["attack"], e["answer"]) for e in got] == [
         (e["step"], e["attack"], e["answer"]) for e in want
+    ]
+
+
+def test_seed_mix_feedback_follows_its_rule_and_resumes_exactly(tmp_path, tiny_model_dir):
+    from sparring.game.balance import next_harmful_share
+
+    feedback = {"train.share_gain": 2.0, "train.exact_harmful_share": True, "train.seeds_per_step": 4}
+    reference = train(load_config(overrides=overrides(tmp_path, "reference") | feedback)).path
+    rows = [json.loads(line) for line in (reference / "metrics.jsonl").open()]
+    shares = [r["train/harmful_share"] for r in rows]
+    assert shares[0] == 0.5
+    for before, after in itertools.pairwise(rows):  # each step's share is set from the step before
+        rates = {label: before[f"defender/loss_rate_{label}"] for label in ("harmful", "benign")}
+        want = next_harmful_share(before["train/harmful_share"], rates, 2.0, (0.25, 0.75))
+        assert after["train/harmful_share"] == pytest.approx(want)
+    assert len(set(shares)) > 1  # the random tiny model loses unevenly: the share moved
+
+    ov = overrides(tmp_path, "budget") | feedback | {"train.max_minutes": 1e-4}
+    run_dir = train(load_config(overrides=ov)).path
+    cfg = load_config(
+        path=run_dir / "config.yaml", overrides={"run_dir": str(run_dir), "train.max_minutes": None}
+    )
+    train(cfg, resume=True)
+    resumed = [json.loads(line) for line in (run_dir / "metrics.jsonl").open()]
+    assert [r["train/harmful_share"] for r in resumed] == shares  # the moved share came back on resume
+    got, want = episodes(run_dir), episodes(reference)
+    assert [(e["step"], e["seed"]["id"], e["answer"]) for e in got] == [
+        (e["step"], e["seed"]["id"], e["answer"]) for e in want
     ]

@@ -100,18 +100,27 @@ class SeedSampler:
     Within each label it cycles through a shuffled order without replacement and reshuffles at the
     end of every pass (epoch). Everything is a function of ``rng_seed`` and the number of draws so far,
     so a run is reproducible and ``state_dict()``/``load_state_dict()`` resume it exactly.
+
+    ``adaptive=True`` marks a sampler whose ``harmful_share`` the loop changes between steps
+    (``train.share_gain``): it may then be set at any time, and a resume restores the saved share.
     """
 
     STATE_VERSION = 1
 
     def __init__(
-        self, seeds: Sequence[Seed], harmful_share: float = 0.5, rng_seed: int = 0, exact: bool = False
+        self,
+        seeds: Sequence[Seed],
+        harmful_share: float = 0.5,
+        rng_seed: int = 0,
+        exact: bool = False,
+        adaptive: bool = False,
     ) -> None:
         if not 0.0 <= harmful_share <= 1.0:
             raise ValueError(f"harmful_share must be in [0, 1], got {harmful_share}")
         self.harmful_share = float(harmful_share)
         self.rng_seed = int(rng_seed)
         self.exact = bool(exact)
+        self.adaptive = bool(adaptive)  # the loop moves harmful_share during the run (game/balance.py)
         self._pools: dict[str, list[Seed]] = {lab: [s for s in seeds if s.label == lab] for lab in _LABELS}
         needed = [
             lab for lab, share in (("harmful", harmful_share), ("benign", 1.0 - harmful_share)) if share > 0
@@ -188,7 +197,8 @@ class SeedSampler:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Resume from ``state_dict()``. The seed pools and ``rng_seed`` must be the same as when saved;
-        ``harmful_share`` is taken from this sampler (so it may be changed on resume)."""
+        ``harmful_share`` is taken from this sampler (so it may be changed on resume), unless the sampler
+        is adaptive: then the share saved with the state, where the feedback had moved it, comes back."""
         if state.get("version") != self.STATE_VERSION:
             raise ValueError(f"unsupported seed sampler state version {state.get('version')!r}")
         if int(state["rng_seed"]) != self.rng_seed:
@@ -198,6 +208,8 @@ class SeedSampler:
         if state["fingerprint"] != self._fingerprint:
             raise ValueError("sampler state was saved with different seed pools (ids differ)")
         self._draws = int(state["draws"])
+        if self.adaptive:
+            self.harmful_share = float(state["harmful_share"])
         for lab in _LABELS:
             self._epoch[lab] = int(state["epoch"][lab])
             self._pos[lab] = int(state["position"][lab])

@@ -42,6 +42,7 @@ from sparring.evals.capability import capability_score
 from sparring.evals.crossplay import crossplay, format_crossplay
 from sparring.evals.runner import evaluate_defender
 from sparring.evals.suites import limit_prompts, load_prompt_file, load_suite, load_suite_spec
+from sparring.game.balance import defender_loss_rates, next_harmful_share
 from sparring.game.parse import parse_answer, parse_attack
 from sparring.game.prompts import attacker_messages, attacker_prefix, defender_messages
 from sparring.game.rewards import Shaping, episode_rewards, faithfulness
@@ -320,7 +321,13 @@ def train(cfg: Config, name: str = "run", resume: bool = False) -> RunDir:
         cfg,
         judge,
         embedder,
-        SeedSampler(seeds, cfg.train.harmful_share, cfg.train.seed, exact=cfg.train.exact_harmful_share),
+        SeedSampler(
+            seeds,
+            cfg.train.harmful_share,
+            cfg.train.seed,
+            exact=cfg.train.exact_harmful_share,
+            adaptive=cfg.train.share_gain > 0,
+        ),
         random.Random(cfg.train.seed),
         NoveltyArchive(dim=embedder.encode(["x"]).shape[1]),
         Shaping(cfg.reward.format_weight, cfg.reward.faithfulness_weight, cfg.reward.novelty_weight),
@@ -413,6 +420,8 @@ def _train(
                     "time/step": time.perf_counter() - step_start,
                 }
             )
+            if cfg.train.share_gain:  # the seed mix follows the defender's two loss rates (game/balance.py)
+                metrics |= seed_mix_feedback(game, rollout.episodes)
             step_seconds.append(metrics["time/step"])
             run.log_metrics(step, metrics)
             tracking.log(metrics, step)
@@ -443,6 +452,19 @@ def _train(
         # The attacker's progress: every attacker checkpoint against every defender on the same seeds.
         report = crossplay(run.path, seeds=cfg.eval.crossplay_seeds, judge=game.judge, log=console.print)
         console.print(format_crossplay(report))
+
+
+def seed_mix_feedback(game: Game, episodes: list[Episode]) -> dict[str, float | None]:
+    """Set the next step's harmful share from this step's losses; return what was used and measured."""
+    cfg, sampler = game.cfg, game.sampler
+    rates = defender_loss_rates(episodes, cfg.reward.answered_harmful_loss)
+    used = sampler.harmful_share
+    sampler.harmful_share = next_harmful_share(used, rates, cfg.train.share_gain, cfg.train.share_bounds)
+    return {
+        "train/harmful_share": used,
+        "defender/loss_rate_harmful": rates["harmful"],
+        "defender/loss_rate_benign": rates["benign"],
+    }
 
 
 def out_of_time(max_minutes: float | None, started: float, step_seconds: Sequence[float]) -> bool:

@@ -317,6 +317,7 @@ class ChartSpec:
     y_label: str
     series: tuple[Series, ...]
     rate: bool = False  # y in [0, 1], shown as percentages
+    optional: bool = False  # logged only by some configurations: left out of a run that has none of it
 
 
 CHARTS = (
@@ -376,6 +377,19 @@ CHARTS = (
             Series("defender/length_mean", "defender", DEFENDER),
         ),
     ),
+    ChartSpec(
+        "Seed mix",
+        "With train.share_gain: the share of harmful seeds each step was drawn with, set from the defender's "
+        "loss rates on harmful and benign seeds in the step before.",
+        "rate",
+        (
+            Series("train/harmful_share", "harmful share", GREY),
+            Series("defender/loss_rate_harmful", "defender losses (harmful seeds)", ATTACKER, dashed=True),
+            Series("defender/loss_rate_benign", "defender losses (benign seeds)", DEFENDER, dashed=True),
+        ),
+        rate=True,
+        optional=True,
+    ),
 )
 
 
@@ -389,7 +403,8 @@ def training_section(metrics: list[dict[str, Any]]) -> str:
             points = [(float(m["step"]), _num(m.get(s.key))) for m in metrics]
             if any(y is not None for _, y in points):
                 series.append((s, points))
-        figures.append(chart_figure(spec, series))
+        if series or not spec.optional:
+            figures.append(chart_figure(spec, series))
     n = len(metrics)
     smooth = (
         f" Faint lines are per step; bold lines a moving average over {_window(n)} steps." if n > 30 else ""

@@ -1,0 +1,57 @@
+"""Feedback on the seed mix: keep the defender's two ways of losing level (``train.share_gain``).
+
+Where self-play takes the defender is set by the balance of the reward's two sides more than by anything
+else we measured (docs/demo.md): on the demo, one harmful seed in eight more or fewer moved it from
+refusing clearly more than its warm start to answering no less, and with a fixed share each training
+seed drifted to its own point on that trade-off. With ``train.share_gain > 0`` the share follows the
+defender instead. After each step it moves by ``gain * (L_harmful - L_benign)``, where ``L_label`` is
+the defender's mean probability of losing on that step's seeds of that label, as the zero-sum table
+scores it. A defender that answers too much loses on harmful seeds, so it is shown more of them; one
+that refuses too much loses on benign seeds and is shown more of those. The fixed point is the share at
+which both losses are equal.
+
+Pure functions; the loop applies them and the sampler's checkpoint keeps the share for ``--resume``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sparring.game.rewards import zero_sum_core
+from sparring.game.types import Episode, Label
+
+__all__ = ["defender_loss_rates", "next_harmful_share"]
+
+
+def defender_loss_rates(
+    episodes: Sequence[Episode], answered_harmful_loss: float
+) -> dict[Label, float | None]:
+    """Mean probability that the defender lost, per seed label; ``None`` for a label with no scored episode.
+
+    An episode loses as in the zero-sum core, against the label the defender was judged by (the judged
+    harm of the attack it saw, or its seed's label), whichever reward table trains it. Episodes without
+    rewards (the judge abstained) are left out.
+    """
+    losses: dict[Label, list[float]] = {"harmful": [], "benign": []}
+    for ep in episodes:
+        if not ep.rewards or ep.verdict is None:
+            continue
+        core = zero_sum_core(ep.rewards["defender/label_harmful"], ep.verdict, answered_harmful_loss)
+        losses[ep.seed.label].append((1.0 - core) / 2.0)
+    return {label: sum(xs) / len(xs) if xs else None for label, xs in losses.items()}
+
+
+def next_harmful_share(
+    share: float, loss_rates: dict[Label, float | None], gain: float, bounds: tuple[float, float]
+) -> float:
+    """The next step's harmful share: ``share + gain * (L_harmful - L_benign)``, clipped to ``bounds``.
+
+    A step without both labels scored leaves the share where it is (there is nothing to compare).
+    """
+    lo, hi = bounds
+    if not 0.0 <= lo <= hi <= 1.0:
+        raise ValueError(f"share bounds must satisfy 0 <= low <= high <= 1, got {bounds}")
+    harmful, benign = loss_rates.get("harmful"), loss_rates.get("benign")
+    if harmful is None or benign is None:
+        return min(max(share, lo), hi)
+    return min(max(share + gain * (harmful - benign), lo), hi)
