@@ -38,7 +38,7 @@ def test_file_then_overrides(tmp_path):
         ({"seed_sources": "do_not_answer:spam"}, "do_not_answer has no category 'spam'; it has ['discr"),
         ({"seed_sources": ""}, "seed_sources: Value error, no seed pool named"),
         ({"seed_sources": "advbench", "seeds": "mine.jsonl"}, "not both"),
-        ({"train.share_bounds": [0.7, 0.3]}, "train.share_bounds: Value error, expected [low, high] with 0 <="),
+        ({"train.share_bounds": [0.7, 0.3]}, "train.share_bounds: Value error, expected [low, high] with"),
         ({"train.share_gain": -1}, "train.share_gain"),
     ],
 )

@@ -200,9 +200,17 @@ class TrainConfig(_Section):
     share_gain: float = Field(
         0.0,
         ge=0,
-        description="Feedback on the seed mix: after each step harmful_share moves by share_gain x (the "
-        "defender's loss rate on harmful seeds - its loss rate on benign seeds), within share_bounds, so its "
-        "two ways of losing stay level (game/balance.py). 0: the share stays where it was set.",
+        description="Feedback on the seed mix: after each step harmful_share moves by share_gain x "
+        "(benign_loss_target - the defender's loss rate on that step's benign seeds), within share_bounds: "
+        "more harmful seeds while it over-refuses less than the target, fewer once it over-refuses more "
+        "(game/balance.py). 0: the share stays where it was set.",
+    )
+    benign_loss_target: float = Field(
+        0.15,
+        ge=0,
+        le=1,
+        description="With share_gain: the defender's loss rate on benign seeds (refusing them, or answering "
+        "harmfully) that the harmful share is steered to hold.",
     )
     share_bounds: tuple[float, float] = Field(
         (0.25, 0.75), description="Lowest and highest harmful_share the feedback of share_gain may set."
@@ -219,9 +227,9 @@ class TrainConfig(_Section):
     weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay.")
     bf16: bool | Literal["auto"] = Field(
         "auto",
-        description="bfloat16 autocast for forward/backward: true, false, or auto: on where the hardware "
-        "multiplies bf16 natively (a GPU with bf16, a CPU with AMX); elsewhere it runs slower than fp32. "
-        "The choice made is in run.json.",
+        description="bfloat16 autocast for forward/backward: true, false, or auto: on where it is faster "
+        "than fp32 (a GPU with bf16, a CPU with AMX, a CPU with avx512_bf16 where a matmul timed at start-up "
+        "says so); where bf16 is emulated it runs slower than fp32. The choice made is in run.json.",
     )
     seed: int = Field(0, description="Seeds Python, NumPy and torch; a run is repeatable from its config.")
     log_every: int = Field(1, ge=1, description="Console log interval in steps.")

@@ -1,4 +1,4 @@
-"""The seed-mix feedback (train.share_gain): loss rates per label and the share they set."""
+"""The seed-mix feedback (train.share_gain): loss rates per label and the share the benign one sets."""
 
 import pytest
 
@@ -58,18 +58,20 @@ def test_loss_rates_leave_out_unscored_episodes():
     assert defender_loss_rates([unjudged], answered_harmful_loss=1.0) == {"harmful": None, "benign": None}
 
 
-def test_share_moves_towards_the_label_the_defender_loses_on():
+def test_share_spends_the_benign_loss_budget():
     bounds = (0.25, 0.75)
-    assert next_harmful_share(0.5, {"harmful": 0.6, "benign": 0.2}, 0.5, bounds) == pytest.approx(0.7)
-    assert next_harmful_share(0.5, {"harmful": 0.1, "benign": 0.5}, 0.5, bounds) == pytest.approx(0.3)
-    assert next_harmful_share(0.5, {"harmful": 0.3, "benign": 0.3}, 0.5, bounds) == pytest.approx(0.5)
-    assert next_harmful_share(0.7, {"harmful": 1.0, "benign": 0.0}, 0.5, bounds) == 0.75  # clipped
-    assert next_harmful_share(0.3, {"harmful": 0.0, "benign": 1.0}, 0.5, bounds) == 0.25
-    # nothing to compare: the share stays (inside its bounds)
-    assert next_harmful_share(0.5, {"harmful": None, "benign": 0.9}, 0.5, bounds) == 0.5
-    assert next_harmful_share(0.9, {"harmful": 0.2, "benign": None}, 0.5, bounds) == 0.75
+    # losing less than the target on benign seeds: room to refuse more, so more harmful seeds
+    assert next_harmful_share(0.5, 0.05, 0.15, 1.0, bounds) == pytest.approx(0.6)
+    assert next_harmful_share(0.5, 0.35, 0.15, 1.0, bounds) == pytest.approx(0.3)  # over budget: fewer
+    assert next_harmful_share(0.5, 0.15, 0.15, 1.0, bounds) == pytest.approx(0.5)
+    assert next_harmful_share(0.5, 0.25, 0.15, 0.5, bounds) == pytest.approx(0.45)  # the gain scales it
+    assert next_harmful_share(0.7, 0.0, 0.15, 1.0, bounds) == 0.75  # clipped
+    assert next_harmful_share(0.3, 1.0, 0.15, 1.0, bounds) == 0.25
+    # no benign episode scored: the share stays (inside its bounds)
+    assert next_harmful_share(0.5, None, 0.15, 1.0, bounds) == 0.5
+    assert next_harmful_share(0.9, None, 0.15, 1.0, bounds) == 0.75
     with pytest.raises(ValueError, match="bounds"):
-        next_harmful_share(0.5, {"harmful": 0.1, "benign": 0.1}, 0.5, (0.8, 0.2))
+        next_harmful_share(0.5, 0.1, 0.15, 1.0, (0.8, 0.2))
 
 
 def seeds() -> list[Seed]:

@@ -87,14 +87,18 @@ def test_positive_advantage_raises_sequence_logprob_and_leaves_other_role(player
     torch.testing.assert_close(attacker_after, attacker_before)  # the other role's weights did not move
 
 
-def test_bf16_speed_check_reads_amx_from_cpuinfo():
-    from sparring.models.policy import cpu_has_fast_bf16
+def test_bf16_speed_check_reads_cpuinfo_and_times_what_flags_cannot_settle():
+    from sparring.models.policy import bf16_matmul_speedup, cpu_has_fast_bf16
 
     with_amx = "processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16 amx_bf16 amx_tile\n"
-    without_amx = "processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16 avx512_fp16\n"
+    dot_products_only = "processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16 avx512_fp16\n"
+    emulated = "processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_vnni\n"
     assert cpu_has_fast_bf16(with_amx) is True
-    assert cpu_has_fast_bf16(without_amx) is False  # avx512_bf16 alone converts, it does not multiply fast
-    assert cpu_has_fast_bf16("processor\t: 0\nFeatures\t: fp asimd bf16\n") is None  # arm: not judged
+    assert cpu_has_fast_bf16(emulated) is False
+    assert cpu_has_fast_bf16(dot_products_only) is None  # fast on some CPUs, slow on others: timed
+    assert cpu_has_fast_bf16("processor\t: 0\nFeatures\t: fp asimd bf16\n") is None  # arm: timed
+    speedup = bf16_matmul_speedup(repeats=1, iters=1)
+    assert 0.0 < speedup < 100.0  # a real ratio of two timings, whatever this CPU makes of bf16
 
 
 def test_bf16_setting_resolves_per_machine():

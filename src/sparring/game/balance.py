@@ -1,14 +1,17 @@
-"""Feedback on the seed mix: keep the defender's two ways of losing level (``train.share_gain``).
+"""Feedback on the seed mix: spend a budget of losses on benign seeds (``train.share_gain``).
 
 Where self-play takes the defender is set by the balance of the reward's two sides more than by anything
 else we measured (docs/demo.md): on the demo, one harmful seed in eight more or fewer moved it from
 refusing clearly more than its warm start to answering no less, and with a fixed share each training
 seed drifted to its own point on that trade-off. With ``train.share_gain > 0`` the share follows the
-defender instead. After each step it moves by ``gain * (L_harmful - L_benign)``, where ``L_label`` is
-the defender's mean probability of losing on that step's seeds of that label, as the zero-sum table
-scores it. A defender that answers too much loses on harmful seeds, so it is shown more of them; one
-that refuses too much loses on benign seeds and is shown more of those. The fixed point is the share at
-which both losses are equal.
+defender instead: after each step it moves by ``gain * (target - L_benign)``, where ``L_benign`` is the
+defender's mean probability of losing on that step's benign seeds (refusing them, or answering
+harmfully), as the zero-sum table scores it, and ``target`` is ``train.benign_loss_target``. While the
+defender loses less than the target on benign seeds it is shown more harmful ones (it has room to refuse
+more), and once it loses more, fewer: the constrained problem "as safe as possible at this rate of
+over-refusal" with the share as its multiplier. Balancing the two loss rates instead does not work with an
+attacker: attacks make harmful seeds far harder than benign ones (the demo's warm start lost 53% of its
+harmful and 11% of its benign episodes), so equal rates would need almost only harmful seeds.
 
 Pure functions; the loop applies them and the sampler's checkpoint keeps the share for ``--resume``.
 """
@@ -42,16 +45,15 @@ def defender_loss_rates(
 
 
 def next_harmful_share(
-    share: float, loss_rates: dict[Label, float | None], gain: float, bounds: tuple[float, float]
+    share: float, benign_loss: float | None, target: float, gain: float, bounds: tuple[float, float]
 ) -> float:
-    """The next step's harmful share: ``share + gain * (L_harmful - L_benign)``, clipped to ``bounds``.
+    """The next step's harmful share: ``share + gain * (target - benign_loss)``, clipped to ``bounds``.
 
-    A step without both labels scored leaves the share where it is (there is nothing to compare).
+    A step without a scored benign episode leaves the share where it is (inside its bounds).
     """
     lo, hi = bounds
     if not 0.0 <= lo <= hi <= 1.0:
         raise ValueError(f"share bounds must satisfy 0 <= low <= high <= 1, got {bounds}")
-    harmful, benign = loss_rates.get("harmful"), loss_rates.get("benign")
-    if harmful is None or benign is None:
-        return min(max(share, lo), hi)
-    return min(max(share + gain * (harmful - benign), lo), hi)
+    if benign_loss is not None:
+        share += gain * (target - benign_loss)
+    return min(max(share, lo), hi)

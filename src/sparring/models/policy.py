@@ -18,6 +18,7 @@ import contextlib
 import functools
 import logging
 import shutil
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,35 +51,76 @@ def pick_device(name: str) -> torch.device:
 
 
 def cpu_has_fast_bf16(cpuinfo: str) -> bool | None:
-    """Whether an x86 CPU, described by ``/proc/cpuinfo``, multiplies bf16 matrices in hardware (AMX).
+    """What an x86 CPU's ``/proc/cpuinfo`` flags say about bf16 speed; None where they cannot tell.
 
-    Without AMX, bf16 matmuls are emulated and run slower than fp32 (half the speed on a 2-core Xeon of
-    this project's machine class), so bf16 autocast costs time instead of saving it. None when the text has
-    no x86 ``flags`` line (another architecture).
+    True with AMX (``amx_bf16``: bf16 tiles in hardware, bf16 autocast about 2.5x faster per LoRA step on a
+    2-core Xeon). False with neither AMX nor ``avx512_bf16``: the products are emulated, about half as fast
+    as fp32 (a 2-core Xeon without AMX). ``avx512_bf16`` without AMX does not settle it (bf16 dot products in
+    hardware; what they are worth depends on the CPU and the kernels: 1.3-1.6x faster than fp32 on a 2-core
+    AMD EPYC, benchmarks/bench_precision.py), so such a CPU is timed (:func:`bf16_matmul_speedup`). None
+    too without an x86 ``flags`` line.
     """
-    flags = next((line for line in cpuinfo.splitlines() if line.startswith("flags")), None)
-    if flags is None:
+    flags_line = next((line for line in cpuinfo.splitlines() if line.startswith("flags")), None)
+    if flags_line is None:
         return None
-    return "amx_bf16" in flags.split()
+    flags = flags_line.split()
+    if "amx_bf16" in flags:
+        return True
+    return None if "avx512_bf16" in flags else False
+
+
+def bf16_matmul_speedup(repeats: int = 3, iters: int = 5) -> float:
+    """fp32 time / bf16-autocast time of one linear layer's forward and backward, at the demo's shapes
+    (512 tokens through SmolLM2-135M's 576 -> 1536 MLP projection); best of ``repeats``. About 0.2 s."""
+    x = torch.randn(512, 576)
+    w = torch.randn(1536, 576, requires_grad=True)
+
+    def seconds(bf16: bool) -> float:
+        def once() -> None:
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                y = torch.nn.functional.linear(x, w)
+            y.float().sum().backward()
+
+        once()  # first call pays for kernel selection
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for _ in range(iters):
+                once()
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    return seconds(False) / seconds(True)
+
+
+# bf16 must beat fp32 on the bare matmul by this much to pay for autocast's casts around it (the AMD EPYC:
+# 1.9x on the matmul, 1.3-1.6x on a whole generation or update).
+BF16_MIN_MATMUL_SPEEDUP = 1.3
 
 
 @functools.cache
 def fast_bf16(device_type: str) -> bool:
-    """Whether bf16 autocast saves time on this machine's ``device_type`` (cached: the answer is fixed)."""
+    """Whether bf16 autocast saves time on this machine's ``device_type`` (cached: the answer is fixed).
+
+    A CUDA GPU: whether it supports bf16. A CPU: its flags where they settle it, else a matmul timed once."""
     if device_type == "cuda":
         return torch.cuda.is_bf16_supported()
     if device_type != "cpu":
         return False
     try:
-        return cpu_has_fast_bf16(Path("/proc/cpuinfo").read_text()) is True
+        verdict = cpu_has_fast_bf16(Path("/proc/cpuinfo").read_text())
     except OSError:
-        return False
+        verdict = None
+    if verdict is None:
+        verdict = bf16_matmul_speedup() >= BF16_MIN_MATMUL_SPEEDUP
+    return verdict
 
 
 def resolve_bf16(setting: bool | str, device: torch.device) -> bool:
     """``train.bf16`` as a bool: ``auto`` is on only where bf16 runs natively (see :func:`fast_bf16`).
 
-    An explicit ``true`` on a CPU without AMX is kept, with a warning: it is about half as fast as fp32."""
+    An explicit ``true`` on a CPU where bf16 is slow is kept, with a warning: there it is about half as fast
+    as fp32."""
     if setting == "auto":
         return fast_bf16(device.type)
     if setting and device.type == "cpu" and not fast_bf16("cpu"):
@@ -89,7 +131,7 @@ def resolve_bf16(setting: bool | str, device: torch.device) -> bool:
 @functools.cache
 def _warn_slow_bf16() -> None:
     log.warning(
-        "bf16 autocast on a CPU without AMX runs slower than fp32 (about half the speed): "
+        "bf16 autocast on this CPU runs slower than fp32 (bf16 matrix products are not fast here): "
         "--train.bf16=auto (sparring eval: drop --bf16) runs faster; numerics differ slightly"
     )
 

@@ -420,7 +420,7 @@ def _train(
                     "time/step": time.perf_counter() - step_start,
                 }
             )
-            if cfg.train.share_gain:  # the seed mix follows the defender's two loss rates (game/balance.py)
+            if cfg.train.share_gain:  # the seed mix follows the defender's benign losses (game/balance.py)
                 metrics |= seed_mix_feedback(game, rollout.episodes)
             step_seconds.append(metrics["time/step"])
             run.log_metrics(step, metrics)
@@ -455,11 +455,13 @@ def _train(
 
 
 def seed_mix_feedback(game: Game, episodes: list[Episode]) -> dict[str, float | None]:
-    """Set the next step's harmful share from this step's losses; return what was used and measured."""
+    """Set the next step's harmful share from this step's benign losses; return what was used and measured."""
     cfg, sampler = game.cfg, game.sampler
     rates = defender_loss_rates(episodes, cfg.reward.answered_harmful_loss)
     used = sampler.harmful_share
-    sampler.harmful_share = next_harmful_share(used, rates, cfg.train.share_gain, cfg.train.share_bounds)
+    sampler.harmful_share = next_harmful_share(
+        used, rates["benign"], cfg.train.benign_loss_target, cfg.train.share_gain, cfg.train.share_bounds
+    )
     return {
         "train/harmful_share": used,
         "defender/loss_rate_harmful": rates["harmful"],

@@ -380,7 +380,7 @@ CHARTS = (
     ChartSpec(
         "Seed mix",
         "With train.share_gain: the share of harmful seeds each step was drawn with, set from the defender's "
-        "loss rates on harmful and benign seeds in the step before.",
+        "losses on benign seeds in the step before (its losses on harmful seeds for comparison).",
         "rate",
         (
             Series("train/harmful_share", "harmful share", GREY),
