@@ -110,3 +110,13 @@ def test_bf16_setting_resolves_per_machine():
     cfg = load_config(overrides={"train.bf16": "auto"})
     assert cfg.train.bf16 == "auto" and load_config().train.bf16 == "auto"
     assert load_config(overrides={"train.bf16": "false"}).train.bf16 is False
+
+
+def test_timing_bf16_leaves_the_global_random_stream_alone():
+    from sparring.models.policy import bf16_matmul_speedup
+
+    torch.manual_seed(7)
+    want = torch.rand(3)
+    torch.manual_seed(7)
+    bf16_matmul_speedup(repeats=1, iters=1)  # runs inside the first train() of a process, after seeding
+    torch.testing.assert_close(torch.rand(3), want)

@@ -72,8 +72,9 @@ def cpu_has_fast_bf16(cpuinfo: str) -> bool | None:
 def bf16_matmul_speedup(repeats: int = 3, iters: int = 5) -> float:
     """fp32 time / bf16-autocast time of one linear layer's forward and backward, at the demo's shapes
     (512 tokens through SmolLM2-135M's 576 -> 1536 MLP projection); best of ``repeats``. About 0.2 s."""
-    x = torch.randn(512, 576)
-    w = torch.randn(1536, 576, requires_grad=True)
+    gen = torch.Generator().manual_seed(0)  # its own stream: timing must not shift a seeded run's draws
+    x = torch.randn(512, 576, generator=gen)
+    w = torch.randn(1536, 576, generator=gen).requires_grad_()
 
     def seconds(bf16: bool) -> float:
         def once() -> None:
