@@ -43,7 +43,7 @@ def load_with_peft_alone(adapter_dir):
 @pytest.mark.parametrize(
     ("variant", "extra"),
     [
-        ("adapters", {}),
+        ("adapters", {"train.bf16": "auto"}),  # the precision this machine picks (the others run fp32)
         ("shared", {"mode": "shared"}),
         ("separate", {"mode": "separate"}),
         ("attacker_frozen", {"attacker.trainable": False}),
@@ -51,6 +51,7 @@ def load_with_peft_alone(adapter_dir):
         ("no_attacker", {"attacker.enabled": False, "reward.answered_harmful_loss": 1.0}),
         ("seed_sources", {"seed_sources": "advbench,alpaca"}),
         ("exact_share", {"train.exact_harmful_share": True, "train.harmful_share": 1 / 3}),
+        ("share_feedback", {"train.share_gain": 0.5, "train.exact_harmful_share": True}),
         (
             "grpo_general_sum",
             {"train.algorithm": "grpo", "reward.table": "general_sum", "train.ppo_epochs": 2},
