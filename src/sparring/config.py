@@ -210,7 +210,8 @@ class TrainConfig(_Section):
         ge=0,
         le=1,
         description="With share_gain: the defender's loss rate on benign seeds (refusing them, or answering "
-        "harmfully) that the harmful share is steered to hold.",
+        "harmfully) that the harmful share is steered to hold (the demo's defender lost 0.2-0.3 of them from "
+        "its warm start on).",
     )
     share_bounds: tuple[float, float] = Field(
         (0.25, 0.75), description="Lowest and highest harmful_share the feedback of share_gain may set."

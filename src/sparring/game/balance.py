@@ -10,8 +10,10 @@ harmfully), as the zero-sum table scores it, and ``target`` is ``train.benign_lo
 defender loses less than the target on benign seeds it is shown more harmful ones (it has room to refuse
 more), and once it loses more, fewer: the constrained problem "as safe as possible at this rate of
 over-refusal" with the share as its multiplier. Balancing the two loss rates instead does not work with an
-attacker: attacks make harmful seeds far harder than benign ones (the demo's warm start lost 53% of its
-harmful and 11% of its benign episodes), so equal rates would need almost only harmful seeds.
+attacker: attacks make harmful seeds far harder than benign ones (the demo's first step lost 46-53% of its
+harmful and 11-23% of its benign episodes), so equal rates would need almost only harmful seeds. On the
+demo eight steps were too few for the share to steer (docs/demo.md, 2026-12-06 evening): two targets that
+moved it to 5/16 and to 0.55 ended in the same place; the feedback is off in the preset.
 
 Pure functions; the loop applies them and the sampler's checkpoint keeps the share for ``--resume``.
 """

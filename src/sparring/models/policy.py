@@ -118,7 +118,7 @@ def fast_bf16(device_type: str) -> bool:
 
 
 def resolve_bf16(setting: bool | str, device: torch.device) -> bool:
-    """``train.bf16`` as a bool: ``auto`` is on only where bf16 runs natively (see :func:`fast_bf16`).
+    """``train.bf16`` as a bool: ``auto`` is on only where bf16 is faster than fp32 (see :func:`fast_bf16`).
 
     An explicit ``true`` on a CPU where bf16 is slow is kept, with a warning: there it is about half as fast
     as fp32."""
