@@ -120,3 +120,43 @@ def test_timing_bf16_leaves_the_global_random_stream_alone():
     torch.manual_seed(7)
     bf16_matmul_speedup(repeats=1, iters=1)  # runs inside the first train() of a process, after seeding
     torch.testing.assert_close(torch.rand(3), want)
+
+
+def test_shared_prompts_score_and_train_like_separate_ones(players):
+    """Samples that share a prompt run it once (a DPO pair, a group of one seed): the log-probs and the
+    gradients must be those of scoring each sample on its own."""
+    player = players["defender"]
+    once = player.generate(CONVERSATIONS, max_new_tokens=7, do_sample=False)
+    again = player.generate([CONVERSATIONS[2], CONVERSATIONS[0]], max_new_tokens=7)
+    tokens = player.tokenizer("no thanks", add_special_tokens=False)["input_ids"]
+    # Out of order, of mixed lengths, one prompt three times, one completion empty, one a single token.
+    samples = [
+        again[0],
+        once[0],
+        Sample(once[2].prompt_ids, [], "", False),
+        once[1],
+        again[1],
+        Sample(once[0].prompt_ids, tokens[:1], "", False),
+        Sample(once[2].prompt_ids, tokens, "no thanks", False),
+    ]
+    params = player.trainable_parameters()
+
+    def score(batched: bool):
+        rows = (
+            [player.logprobs(samples)]
+            if batched
+            else [player.logprobs([s]) for s in samples]  # one sample: nothing to share
+        )
+        width = max(r[0].shape[1] for r in rows)
+        logp = torch.cat([torch.nn.functional.pad(r[0], (0, width - r[0].shape[1])) for r in rows])
+        mask = torch.cat([torch.nn.functional.pad(r[1], (0, width - r[1].shape[1])) for r in rows])
+        grads = torch.autograd.grad((logp * mask).sum(), params)
+        return logp.detach(), mask, grads
+
+    shared_logp, shared_mask, shared_grads = score(batched=True)
+    alone_logp, alone_mask, alone_grads = score(batched=False)
+    torch.testing.assert_close(shared_mask, alone_mask)
+    torch.testing.assert_close(shared_logp, alone_logp, atol=2e-4, rtol=1e-4)
+    for s, a in zip(shared_grads, alone_grads, strict=True):
+        torch.testing.assert_close(s, a, atol=2e-4, rtol=1e-3)
+    assert any(g.abs().sum() > 0 for g in shared_grads)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import logging
 import shutil
 import time
@@ -294,40 +295,99 @@ class Player:
         return out  # type: ignore[return-value]
 
     def logprobs(
-        self, samples: Sequence[Sample], reference: bool = False, temperature: float | None = None
+        self,
+        samples: Sequence[Sample],
+        reference: bool = False,
+        temperature: float | None = None,
+        share_prompts: bool = True,
     ) -> tuple[Tensor, Tensor]:
         """Per-token log-probs of each completion under the current (or reference) weights.
 
         Returns ``(logp, mask)``, both [B, T] with T the longest completion; pads have mask 0. Gradients
         flow unless called under ``torch.no_grad()``. Logits are divided by the sampling temperature so the
         scored distribution is the one that was sampled (``temperature=1.0`` for supervised targets).
+        Samples that share a prompt (a DPO pair, a group of turns from one seed) run it once unless
+        ``share_prompts=False``.
         """
-        pad = self.tokenizer.pad_token_id
-        p_len = max(len(s.prompt_ids) for s in samples)
-        c_len = max(max(len(s.completion_ids) for s in samples), 1)
+        pad, c_len = self.tokenizer.pad_token_id, max(max(len(s.completion_ids) for s in samples), 1)
+        targets = torch.tensor(
+            [s.completion_ids + [pad] * (c_len - len(s.completion_ids)) for s in samples], device=self.device
+        )
+        mask = torch.tensor(
+            [[1.0] * len(s.completion_ids) + [0.0] * (c_len - len(s.completion_ids)) for s in samples],
+            device=self.device,
+        )
+        unique: dict[tuple[int, ...], int] = {}
+        prompt_of = [unique.setdefault(tuple(s.prompt_ids), len(unique)) for s in samples]
+        with self._weights(reference), self._autocast():
+            if share_prompts and len(unique) < len(samples):
+                logits = self._completion_logits_shared([list(p) for p in unique], prompt_of, samples, c_len)
+            else:
+                logits = self._completion_logits(samples, c_len)
+        logits = logits.float() / (self.temperature if temperature is None else temperature)
+        logp = logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - logits.logsumexp(-1)
+        return logp * mask, mask
+
+    def _completion_logits(self, samples: Sequence[Sample], c_len: int) -> Tensor:
+        """[B, c_len, V] logits predicting each completion token, in one pass over prompt + completion."""
         # Prompts pad on the left, completions on the right: every completion starts at the same column,
         # so only the last c_len + 1 positions need logits.
-        ids, attn, cmask = [], [], []
+        pad = self.tokenizer.pad_token_id
+        p_len = max(len(s.prompt_ids) for s in samples)
+        ids, attn = [], []
         for s in samples:
             lp, lc = len(s.prompt_ids), len(s.completion_ids)
             ids.append([pad] * (p_len - lp) + s.prompt_ids + s.completion_ids + [pad] * (c_len - lc))
             attn.append([0] * (p_len - lp) + [1] * (lp + lc) + [0] * (c_len - lc))
-            cmask.append([1] * lc + [0] * (c_len - lc))
-        input_ids = torch.tensor(ids, device=self.device)
         attention = torch.tensor(attn, device=self.device)
-        mask = torch.tensor(cmask, device=self.device, dtype=torch.float32)
-        positions = (attention.cumsum(-1) - 1).clamp(min=0)
-        with self._weights(reference), self._autocast():
-            logits = self.model(
-                input_ids=input_ids,
-                attention_mask=attention,
-                position_ids=positions,
-                logits_to_keep=c_len + 1,
-            ).logits[:, :-1]
-        logits = logits.float() / (self.temperature if temperature is None else temperature)
-        targets = input_ids[:, p_len:]
-        logp = logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - logits.logsumexp(-1)
-        return logp * mask, mask
+        return self.model(
+            input_ids=torch.tensor(ids, device=self.device),
+            attention_mask=attention,
+            position_ids=(attention.cumsum(-1) - 1).clamp(min=0),
+            logits_to_keep=c_len + 1,
+        ).logits[:, :-1]
+
+    def _completion_logits_shared(
+        self, prompts: list[list[int]], prompt_of: list[int], samples: Sequence[Sample], c_len: int
+    ) -> Tensor:
+        """The same logits as ``_completion_logits``, running each distinct prompt once.
+
+        The prompts' keys and values (with their gradients) are gathered per sample, and the completions
+        run on top of them: a DPO pair's two answers share a ~45-token prompt and are ~17 tokens long, so
+        this does about 40% less work."""
+        pad = self.tokenizer.pad_token_id
+        p_len = max(len(p) for p in prompts)
+        p_attn = torch.tensor([[0] * (p_len - len(p)) + [1] * len(p) for p in prompts], device=self.device)
+        out = self.model(
+            input_ids=torch.tensor([[pad] * (p_len - len(p)) + p for p in prompts], device=self.device),
+            attention_mask=p_attn,
+            position_ids=(p_attn.cumsum(-1) - 1).clamp(min=0),
+            use_cache=True,
+            logits_to_keep=1,
+        )
+        index = torch.tensor(prompt_of, device=self.device)
+        first = out.logits[index]  # [B, 1, V]: predicts each completion's first token
+        if c_len == 1:
+            return first
+        # The last completion token is only a target, so the completions run without it.
+        body = [s.completion_ids[: c_len - 1] for s in samples]
+        c_attn = torch.tensor([[1] * len(b) + [0] * (c_len - 1 - len(b)) for b in body], device=self.device)
+        cache = out["cache"] if "cache" in out else out["past_key_values"]  # transformers >= 5 says "cache"
+        cache.batch_select_indices(index)  # one copy of the prompt's cache per sample, differentiable
+        rest = self.model(
+            input_ids=torch.tensor([b + [pad] * (c_len - 1 - len(b)) for b in body], device=self.device),
+            attention_mask=torch.cat([p_attn[index], c_attn], dim=1),
+            position_ids=p_attn.sum(-1)[index, None] + torch.arange(c_len - 1, device=self.device),
+            use_cache=True,
+            **{_cache_argument(self.model): cache},
+        ).logits
+        return torch.cat([first, rest], dim=1)
+
+
+def _cache_argument(model) -> str:
+    """The forward argument that takes a key/value cache: ``cache`` in newer transformers."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
 
 
 def _eos_ids(model, tokenizer) -> list[int]:
