@@ -16,8 +16,8 @@ of 8 sequences as in the preset:
 - *defender update*: 32 answers to 32 different prompts, where nothing is shared (the cost of the check).
 
 and prints per-sample time / shared time (above 1: sharing is faster). Measured 2026-12-07 on a 2-core AMD
-EPYC with AVX2 only (fp32; `--repeats 2`): warm-start DPO 28.5 s / 17.1 s (1.67x), attacker update 49.4 s /
-26.9 s (1.84x), attacker scoring 40.3 s / 21.3 s (1.89x).
+EPYC with AVX2 only (fp32; `--repeats 2`, two runs): warm-start DPO 1.67x and 1.47x, attacker update 1.84x and
+1.77x, attacker scoring 1.89x and 1.50x, defender update (nothing to share) 0.96x.
 """
 
 from __future__ import annotations

@@ -186,8 +186,9 @@ class TrainConfig(_Section):
         None,
         gt=0,
         description="Wall-clock budget from the start of training to the end of self-play: no step starts "
-        "that would end past it, judged by the mean step so far (the first step always runs); evaluation "
-        "follows. run.json records where it stopped; --resume runs the remaining steps. None: no budget.",
+        "that would end past it, judged by the mean step so far (the first one, if the budget is not yet "
+        "spent); evaluation follows. run.json records where it stopped; --resume runs the remaining steps. "
+        "None: no budget.",
     )
     seeds_per_step: int = Field(8, ge=1, description="Distinct seeds drawn per step.")
     group_size: int = Field(2, ge=1, description="Samples per seed (group baselines need >= 2).")

@@ -37,7 +37,9 @@ def run_dir(tmp_path_factory, tiny_model_dir):
     torch.manual_seed(0)
     players = build_players(cfg)
     params = [p for n, p in players["attacker"].model.named_parameters() if "lora_B" in n]
-    # Checkpoints as training writes them; the newest checkpoint (step 3) duplicates the final adapters.
+    # Checkpoints as training writes them; the newest checkpoint (step 3) duplicates the final adapters, and
+    # step 0 (left by a run stopped on time before its first step) the weights self-play started from.
+    save_adapters(players, run / "checkpoints" / "step-000000" / "adapters")
     for step in (1, 2, 3):
         with torch.no_grad():  # move every adapter so that checkpoints differ from each other and the base
             for p in params:

@@ -113,20 +113,21 @@ def test_checkpoints_are_complete_or_absent(tmp_path, tiny_model_dir):
 def test_time_budget_stops_self_play_early_and_resume_finishes_it(tmp_path, tiny_model_dir):
     from sparring.rl.loop import out_of_time
 
-    # the rule: one more mean step must fit; no budget, or no step yet, never stops
+    # the rule: one more mean step must fit; before any step, the budget must be unspent; None never stops
     now = time.perf_counter()
     assert out_of_time(1.0, now - 55, [5.0, 9.0])  # 55 s used + 7 s mean > 60 s
     assert not out_of_time(1.0, now - 55, [3.0, 3.0])
-    assert not out_of_time(None, now - 1e6, [5.0]) and not out_of_time(1e-9, now - 1e6, [])
+    assert out_of_time(1.0, now - 61, []) and not out_of_time(1.0, now - 55, [])
+    assert not out_of_time(None, now - 1e6, [5.0]) and not out_of_time(None, now - 1e6, [])
 
     reference = train(load_config(overrides=overrides(tmp_path, "reference"))).path
-    # a budget of a few milliseconds: the first step always runs, the second never starts
+    # a budget of a few milliseconds, spent before self-play begins: no step starts
     ov = overrides(tmp_path, "budget") | {"train.max_minutes": 1e-4, "eval.after": True}
     run_dir = train(load_config(overrides=ov)).path
     info = json.loads((run_dir / "run.json").read_text())
-    assert info["status"] == "finished" and info["stopped_early_at_step"] == 1
-    assert [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").open()] == [0]
-    assert (run_dir / "checkpoints" / "step-000001").is_dir()
+    assert info["status"] == "finished" and info["stopped_early_at_step"] == 0
+    assert not (run_dir / "metrics.jsonl").exists() or not (run_dir / "metrics.jsonl").read_text().strip()
+    assert (run_dir / "checkpoints" / "step-000000").is_dir()
     assert json.loads((run_dir / "eval_after.json").read_text())["n"] > 0  # evaluation still ran
     assert (run_dir / "adapters" / "defender" / "adapter_model.safetensors").is_file()
 
@@ -135,7 +136,7 @@ def test_time_budget_stops_self_play_early_and_resume_finishes_it(tmp_path, tiny
     )
     train(cfg, resume=True)
     info = json.loads((run_dir / "run.json").read_text())
-    assert info["resumed_at_step"] == 1 and info["stopped_early_at_step"] is None
+    assert info["resumed_at_step"] == 0 and info["stopped_early_at_step"] is None
     # stopping on time and resuming loses nothing: the same episodes as the uninterrupted run
     got, want = episodes(run_dir), episodes(reference)
     assert [(e["step"], e["attack"], e["answer"]) for e in got] == [

@@ -92,11 +92,12 @@ def list_checkpoints(
         found.append(Checkpoint(role, "warmstart", warm, 0))
     step_dirs = []
     # Intermediate checkpoints live in RUN/checkpoints/step-N/adapters/<role>; the newest one holds the same
-    # weights as the final adapters, so it is left out.
+    # weights as the final adapters, so it is left out, and step 0 (a run stopped on time before its first
+    # step) holds the weights self-play started from, the warm start or the base, already listed.
     for d in checkpoint_dirs(Path(run_dir))[:-1]:
         m = _STEP_DIR.match(d.name)
         n = int(m.group(1)) if m else None
-        if n is not None and _has_adapter(d / "adapters" / role) and (steps is None or n in steps):
+        if n and _has_adapter(d / "adapters" / role) and (steps is None or n in steps):
             step_dirs.append((n, d / "adapters" / role))
     found += [Checkpoint(role, f"step-{n}", path, n) for n, path in sorted(step_dirs)]
     if _has_adapter(adapters / role):

@@ -354,7 +354,7 @@ class Player:
 
         The prompts' keys and values (with their gradients) are gathered per sample, and the completions
         run on top of them: a DPO pair's two answers share a ~41-token prompt and are ~17 tokens long
-        (1.67x faster, ``benchmarks/bench_shared_prompts.py``)."""
+        (1.5-1.7x faster, ``benchmarks/bench_shared_prompts.py``)."""
         pad = self.tokenizer.pad_token_id
         p_len = max(len(p) for p in prompts)
         p_attn = torch.tensor([[0] * (p_len - len(p)) + [1] * len(p) for p in prompts], device=self.device)

@@ -470,10 +470,14 @@ def seed_mix_feedback(game: Game, episodes: list[Episode]) -> dict[str, float | 
 
 
 def out_of_time(max_minutes: float | None, started: float, step_seconds: Sequence[float]) -> bool:
-    """Whether one more step, as long as the mean step so far, would end past the budget."""
-    if max_minutes is None or not step_seconds:
+    """Whether one more step, as long as the mean step so far, would end past the budget.
+
+    Before any step there is no mean yet: self-play then starts only if the budget is not already spent
+    (a slow warm start can use all of it)."""
+    if max_minutes is None:
         return False
-    return time.perf_counter() - started + float(np.mean(step_seconds)) > max_minutes * 60
+    next_step = float(np.mean(step_seconds)) if step_seconds else 0.0
+    return time.perf_counter() - started + next_step > max_minutes * 60
 
 
 def _mean_len(samples: Sequence[Sample]) -> float:
