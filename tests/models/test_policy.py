@@ -122,7 +122,7 @@ def test_timing_bf16_leaves_the_global_random_stream_alone():
     torch.testing.assert_close(torch.rand(3), want)
 
 
-def test_shared_prompts_score_and_train_like_separate_ones(players):
+def test_shared_prompts_score_and_train_like_separate_ones(players, monkeypatch):
     """Samples that share a prompt run it once (a DPO pair, a group of one seed): the log-probs and the
     gradients must be those of scoring each sample on its own."""
     player = players["defender"]
@@ -140,6 +140,11 @@ def test_shared_prompts_score_and_train_like_separate_ones(players):
         Sample(once[2].prompt_ids, tokens, "no thanks", False),
     ]
     params = player.trainable_parameters()
+    shared_calls = []
+    run_shared = player._completion_logits_shared
+    monkeypatch.setattr(
+        player, "_completion_logits_shared", lambda *a: shared_calls.append(1) or run_shared(*a)
+    )
 
     def score(batched: bool):
         rows = (
@@ -154,7 +159,9 @@ def test_shared_prompts_score_and_train_like_separate_ones(players):
         return logp.detach(), mask, grads
 
     shared_logp, shared_mask, shared_grads = score(batched=True)
+    assert shared_calls == [1]  # the batch took the shared path; single samples below cannot
     alone_logp, alone_mask, alone_grads = score(batched=False)
+    assert shared_calls == [1]
     torch.testing.assert_close(shared_mask, alone_mask)
     torch.testing.assert_close(shared_logp, alone_logp, atol=2e-4, rtol=1e-4)
     for s, a in zip(shared_grads, alone_grads, strict=True):

@@ -387,7 +387,12 @@ class Player:
 def _cache_argument(model) -> str:
     """The forward argument that takes a key/value cache: ``cache`` in newer transformers."""
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
+    return _cache_parameter(type(base))
+
+
+@functools.cache  # read once per model class, not on every minibatch
+def _cache_parameter(model_class: type) -> str:
+    return "cache" if "cache" in inspect.signature(model_class.forward).parameters else "past_key_values"
 
 
 def _eos_ids(model, tokenizer) -> list[int]:
