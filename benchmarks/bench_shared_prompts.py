@@ -33,6 +33,7 @@ from sparring.config import load_config
 from sparring.game.demonstrations import REFUSALS
 from sparring.game.prompts import attacker_messages, attacker_prefix, defender_messages
 from sparring.game.seeds import load_seeds
+from sparring.models import policy
 from sparring.models.policy import Player, Sample, build_players
 from sparring.rl.warmstart import PreferencePair, example_loss
 
@@ -61,6 +62,10 @@ def main() -> None:
         for _ in range(2)
     ]
     answers = [Sample(defender.encode_chat(defender_messages(s.text)), [7] * 48, "", True) for s in seeds]
+    demos = [
+        Sample(attacker.encode_chat(attacker_messages(s), attacker_prefix()), [7] * 80, "", False)
+        for s in seeds
+    ]
 
     def grad_pass(player: Player, samples: list[Sample]) -> None:
         player.model.train()
@@ -71,8 +76,8 @@ def main() -> None:
 
     def dpo_pass() -> None:
         defender.model.train()
-        for i in range(0, len(pairs), 4):  # 4 pairs = 8 sequences
-            example_loss(defender, pairs[i : i + 4], beta=0.1, sft_weight=1.0).backward()
+        for i in range(0, len(pairs), 8):  # 8 pairs (16 sequences), as the warm start's minibatches
+            example_loss(defender, pairs[i : i + 8], beta=0.1, sft_weight=1.0).backward()
         defender.model.zero_grad(set_to_none=True)
 
     @torch.no_grad()
@@ -81,11 +86,13 @@ def main() -> None:
             attacker.logprobs(turns[i : i + 8])
             attacker.logprobs(turns[i : i + 8], reference=True)
 
+    default_min_prefix = policy.MIN_SHARED_PREFIX
     work = {
         "warm-start DPO (pairs)": dpo_pass,
         "attacker update": lambda: grad_pass(attacker, turns),
         "attacker scoring": scoring,
         "defender update": lambda: grad_pass(defender, answers),
+        "attacker warm start": lambda: grad_pass(attacker, demos),
     }
     prompt_len = sum(len(p.chosen.prompt_ids) for p in pairs) / len(pairs)
     turn_len = sum(len(t.prompt_ids) for t in turns) / len(turns)
@@ -93,16 +100,25 @@ def main() -> None:
         f"{args.model}, {torch.get_num_threads()} threads, {'bf16' if defender.bf16 else 'fp32'}; prompts: "
         f"defender ~{prompt_len:.0f} tokens, attacker ~{turn_len:.0f}"
     )
-    print(f"{'work':24s} {'per sample s':>12} {'shared s':>9} {'ratio':>6}")
+    # per sample: one pass per sample; prompts once: each distinct prompt once (before 2026-12-07 evening);
+    # all shared: also the system turn every prompt begins with, once per minibatch (the default)
+    variants = {"per sample": (False, False), "prompts once": (True, False), "all shared": (True, True)}
+    print(f"{'work':24s} {'per sample s':>12} {'prompts once s':>14} {'all shared s':>12} {'ratios':>12}")
     for name, fn in work.items():
         times = {}
-        for share in (False, True):
+        for variant, (share, prefix) in variants.items():
+            policy.MIN_SHARED_PREFIX = default_min_prefix if prefix else 10**9
             for player in (attacker, defender):  # an instance attribute shadows the method for this run
                 player.logprobs = functools.partial(Player.logprobs, player, share_prompts=share)
             fn()  # warm-up
-            times[share] = min(timeit.repeat(fn, number=1, repeat=args.repeats))
-        ratio = times[False] / times[True]
-        print(f"{name:24s} {times[False]:12.2f} {times[True]:9.2f} {ratio:6.2f}", flush=True)
+            times[variant] = min(timeit.repeat(fn, number=1, repeat=args.repeats))
+        t = list(times.values())
+        print(
+            f"{name:24s} {t[0]:12.2f} {t[1]:14.2f} {t[2]:12.2f} {t[0] / t[2]:5.2f} {t[1] / t[2]:5.2f}",
+            flush=True,
+        )
+    policy.MIN_SHARED_PREFIX = default_min_prefix
+    print("ratios: per sample / all shared, prompts once / all shared (above 1: sharing is faster)")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from sparring.config import load_config
+from sparring.models import policy
 from sparring.models.policy import Sample, build_players
 from sparring.rl.losses import policy_loss
 
@@ -122,29 +123,9 @@ def test_timing_bf16_leaves_the_global_random_stream_alone():
     torch.testing.assert_close(torch.rand(3), want)
 
 
-def test_shared_prompts_score_and_train_like_separate_ones(players, monkeypatch):
-    """Samples that share a prompt run it once (a DPO pair, a group of one seed): the log-probs and the
-    gradients must be those of scoring each sample on its own."""
-    player = players["defender"]
-    once = player.generate(CONVERSATIONS, max_new_tokens=7, do_sample=False)
-    again = player.generate([CONVERSATIONS[2], CONVERSATIONS[0]], max_new_tokens=7)
-    tokens = player.tokenizer("no thanks", add_special_tokens=False)["input_ids"]
-    # Out of order, of mixed lengths, one prompt three times, one completion empty, one a single token.
-    samples = [
-        again[0],
-        once[0],
-        Sample(once[2].prompt_ids, [], "", False),
-        once[1],
-        again[1],
-        Sample(once[0].prompt_ids, tokens[:1], "", False),
-        Sample(once[2].prompt_ids, tokens, "no thanks", False),
-    ]
+def score_batched_and_alone(player, samples):
+    """(logp, mask, grads) of ``samples`` scored in one batch, and the same scored one sample at a time."""
     params = player.trainable_parameters()
-    shared_calls = []
-    run_shared = player._completion_logits_shared
-    monkeypatch.setattr(
-        player, "_completion_logits_shared", lambda *a: shared_calls.append(1) or run_shared(*a)
-    )
 
     def score(batched: bool):
         rows = (
@@ -158,12 +139,80 @@ def test_shared_prompts_score_and_train_like_separate_ones(players, monkeypatch)
         grads = torch.autograd.grad((logp * mask).sum(), params)
         return logp.detach(), mask, grads
 
-    shared_logp, shared_mask, shared_grads = score(batched=True)
-    assert shared_calls == [1]  # the batch took the shared path; single samples below cannot
-    alone_logp, alone_mask, alone_grads = score(batched=False)
-    assert shared_calls == [1]
-    torch.testing.assert_close(shared_mask, alone_mask)
-    torch.testing.assert_close(shared_logp, alone_logp, atol=2e-4, rtol=1e-4)
-    for s, a in zip(shared_grads, alone_grads, strict=True):
-        torch.testing.assert_close(s, a, atol=2e-4, rtol=1e-3)
-    assert any(g.abs().sum() > 0 for g in shared_grads)
+    return score(batched=True), score(batched=False)
+
+
+def assert_same_scores(batched, alone):
+    (b_logp, b_mask, b_grads), (a_logp, a_mask, a_grads) = batched, alone
+    torch.testing.assert_close(b_mask, a_mask)
+    torch.testing.assert_close(b_logp, a_logp, atol=2e-4, rtol=1e-4)
+    for b, a in zip(b_grads, a_grads, strict=True):
+        torch.testing.assert_close(b, a, atol=2e-4, rtol=1e-3)
+    assert any(g.abs().sum() > 0 for g in b_grads)
+
+
+def spy_on_shared_path(player, monkeypatch) -> list[int]:
+    """The ``prefix`` argument of every call that takes the shared path."""
+    prefixes = []
+    run_shared = player._completion_logits_shared
+
+    def spy(prompts, prompt_of, samples, c_len, prefix=0):
+        prefixes.append(prefix)
+        return run_shared(prompts, prompt_of, samples, c_len, prefix)
+
+    monkeypatch.setattr(player, "_completion_logits_shared", spy)
+    return prefixes
+
+
+@pytest.mark.parametrize("prefix_shared", [True, False])
+def test_shared_prompts_score_and_train_like_separate_ones(players, monkeypatch, prefix_shared):
+    """Samples that share a prompt run it once (a DPO pair, a group of one seed), on top of the system turn
+    every prompt begins with (run once too, or not): the log-probs and the gradients must be those of
+    scoring each sample on its own."""
+    player = players["defender"]
+    if not prefix_shared:
+        monkeypatch.setattr(policy, "MIN_SHARED_PREFIX", 10_000)
+    once = player.generate(CONVERSATIONS, max_new_tokens=7, do_sample=False)
+    again = player.generate([CONVERSATIONS[2], CONVERSATIONS[0]], max_new_tokens=7)
+    tokens = player.tokenizer("no thanks", add_special_tokens=False)["input_ids"]
+    # Out of order, of mixed lengths, one prompt three times, one completion empty, one a single token.
+    samples = [
+        again[0],
+        once[0],
+        Sample(once[2].prompt_ids, [], "", False),
+        once[1],
+        again[1],
+        Sample(once[0].prompt_ids, tokens[:1], "", False),
+        Sample(once[2].prompt_ids, tokens, "no thanks", False),
+    ]
+    prefixes = spy_on_shared_path(player, monkeypatch)
+    batched, alone = score_batched_and_alone(player, samples)
+    # The batch took the shared path (single samples cannot), with the template's system turn as prefix.
+    assert prefixes == ([24] if prefix_shared else [0])
+    assert_same_scores(batched, alone)
+
+
+def test_distinct_prompts_share_their_common_beginning(players, monkeypatch):
+    """A defender update scores one answer per prompt: nothing repeats, but every prompt begins with the
+    same system turn, which runs once. A prompt of one token past that prefix is scored too."""
+    player = players["attacker"]
+    system = [{"role": "system", "content": "you rewrite requests; keep the meaning and change the words"}]
+    conversations = [system + c for c in CONVERSATIONS]
+    samples = player.generate(conversations, max_new_tokens=6)
+    longest = max(samples, key=lambda s: len(s.prompt_ids))
+    short_prompt = longest.prompt_ids[: policy.shared_prefix_length([s.prompt_ids for s in samples]) + 1]
+    samples.append(Sample(short_prompt, longest.completion_ids, "", False))
+    prefixes = spy_on_shared_path(player, monkeypatch)
+    batched, alone = score_batched_and_alone(player, samples)
+    assert len(prefixes) == 1 and prefixes[0] >= policy.MIN_SHARED_PREFIX
+    assert prefixes[0] == len(short_prompt) - 1  # it keeps one token of its own
+    assert_same_scores(batched, alone)
+
+
+def test_shared_prefix_length():
+    base = list(range(10))
+    assert policy.shared_prefix_length([[*base, 1, 2], [*base, 3]]) == 10
+    assert policy.shared_prefix_length([base, [*base, 5, 6]]) == 9  # the shorter keeps its last token
+    assert policy.shared_prefix_length([[*base, 1]]) == 0  # one prompt: nothing to share
+    assert policy.shared_prefix_length([[*base[:7], 1], [*base[:7], 2]]) == 0  # under MIN_SHARED_PREFIX
+    assert policy.shared_prefix_length([[1, *base], [2, *base]]) == 0

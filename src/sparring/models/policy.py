@@ -319,9 +319,11 @@ class Player:
         )
         unique: dict[tuple[int, ...], int] = {}
         prompt_of = [unique.setdefault(tuple(s.prompt_ids), len(unique)) for s in samples]
+        prompts = [list(p) for p in unique]
+        prefix = shared_prefix_length(prompts) if share_prompts else 0
         with self._weights(reference), self._autocast():
-            if share_prompts and len(unique) < len(samples):
-                logits = self._completion_logits_shared([list(p) for p in unique], prompt_of, samples, c_len)
+            if share_prompts and (len(unique) < len(samples) or prefix):
+                logits = self._completion_logits_shared(prompts, prompt_of, samples, c_len, prefix)
             else:
                 logits = self._completion_logits(samples, c_len)
         logits = logits.float() / (self.temperature if temperature is None else temperature)
@@ -348,22 +350,45 @@ class Player:
         ).logits[:, :-1]
 
     def _completion_logits_shared(
-        self, prompts: list[list[int]], prompt_of: list[int], samples: Sequence[Sample], c_len: int
+        self,
+        prompts: list[list[int]],
+        prompt_of: list[int],
+        samples: Sequence[Sample],
+        c_len: int,
+        prefix: int = 0,
     ) -> Tensor:
-        """The same logits as ``_completion_logits``, running each distinct prompt once.
+        """The same logits as ``_completion_logits``, running shared tokens once.
 
-        The prompts' keys and values (with their gradients) are gathered per sample, and the completions
-        run on top of them: a DPO pair's two answers share a ~41-token prompt and are ~17 tokens long
-        (1.5-1.7x faster, ``benchmarks/bench_shared_prompts.py``)."""
+        Three stages, each on the keys and values (with their gradients) of the one before: the ``prefix``
+        tokens every prompt begins with (the chat template's system turn: 24 of a defender prompt's ~41
+        tokens, 72 of an attacker prompt's ~152), once; the rest of each distinct prompt, once; then each
+        sample's completion. A DPO pair's two answers share a prompt, as do a seed's attacker turns
+        (``benchmarks/bench_shared_prompts.py``)."""
         pad = self.tokenizer.pad_token_id
-        p_len = max(len(p) for p in prompts)
-        p_attn = torch.tensor([[0] * (p_len - len(p)) + [1] * len(p) for p in prompts], device=self.device)
+        cache_kw = {}
+        if prefix:
+            head = self.model(
+                input_ids=torch.tensor([prompts[0][:prefix]], device=self.device),
+                use_cache=True,
+                logits_to_keep=1,
+            )
+            cache = _returned_cache(head)
+            cache.batch_repeat_interleave(
+                len(prompts)
+            )  # every prompt continues from the same keys and values
+            cache_kw = {_cache_argument(self.model): cache}
+        # The prompts' own tokens pad on the left, between the prefix and themselves: the mask hides the pads.
+        tails = [p[prefix:] for p in prompts]
+        t_len = max(len(t) for t in tails)
+        t_attn = torch.tensor([[0] * (t_len - len(t)) + [1] * len(t) for t in tails], device=self.device)
+        p_attn = torch.cat([t_attn.new_ones(len(prompts), prefix), t_attn], dim=1)
         out = self.model(
-            input_ids=torch.tensor([[pad] * (p_len - len(p)) + p for p in prompts], device=self.device),
+            input_ids=torch.tensor([[pad] * (t_len - len(t)) + t for t in tails], device=self.device),
             attention_mask=p_attn,
-            position_ids=(p_attn.cumsum(-1) - 1).clamp(min=0),
+            position_ids=prefix + (t_attn.cumsum(-1) - 1).clamp(min=0),
             use_cache=True,
             logits_to_keep=1,
+            **cache_kw,
         )
         index = torch.tensor(prompt_of, device=self.device)
         first = out.logits[index]  # [B, 1, V]: predicts each completion's first token
@@ -372,7 +397,7 @@ class Player:
         # The last completion token is only a target, so the completions run without it.
         body = [s.completion_ids[: c_len - 1] for s in samples]
         c_attn = torch.tensor([[1] * len(b) + [0] * (c_len - 1 - len(b)) for b in body], device=self.device)
-        cache = out["cache"] if "cache" in out else out["past_key_values"]  # transformers >= 5 says "cache"
+        cache = _returned_cache(out)
         cache.batch_select_indices(index)  # one copy of the prompt's cache per sample, differentiable
         rest = self.model(
             input_ids=torch.tensor([b + [pad] * (c_len - 1 - len(b)) for b in body], device=self.device),
@@ -382,6 +407,28 @@ class Player:
             **{_cache_argument(self.model): cache},
         ).logits
         return torch.cat([first, rest], dim=1)
+
+
+# A common beginning shorter than this is not worth a forward pass of its own.
+MIN_SHARED_PREFIX = 8
+
+
+def shared_prefix_length(prompts: Sequence[Sequence[int]]) -> int:
+    """How many tokens all ``prompts`` begin with, leaving each at least one token of its own (its last
+    token's logits predict the completion); 0 for one prompt or a prefix under ``MIN_SHARED_PREFIX``."""
+    if len(prompts) < 2:
+        return 0
+    limit = min(len(p) for p in prompts) - 1
+    first = prompts[0]
+    n = 0
+    while n < limit and all(p[n] == first[n] for p in prompts):
+        n += 1
+    return n if n >= MIN_SHARED_PREFIX else 0
+
+
+def _returned_cache(output):
+    """The key/value cache a forward pass returned (``cache`` in newer transformers)."""
+    return output["cache"] if "cache" in output else output["past_key_values"]
 
 
 def _cache_argument(model) -> str:
