@@ -1,23 +1,28 @@
-"""Scoring samples that share a prompt once per prompt, against once per sample, on the demo's shapes.
+"""Scoring what samples share once, against once per sample, on the demo's shapes.
 
     python benchmarks/bench_shared_prompts.py [--model smollm2-135m-instruct] [--repeats 2]
 
-``Player.logprobs`` runs each distinct prompt of a minibatch once and the completions on top of its keys and
-values (``share_prompts=True``, the default); with ``share_prompts=False`` every sample runs prompt and
-completion in one pass, as before 2026-12-07. Both give the same log-probs and gradients
-(``tests/models/test_policy.py``). Times, best of ``--repeats``, real model and LoRA adapters, minibatches
-of 8 sequences as in the preset:
+``Player.logprobs`` (``share_prompts=True``, the default) runs the tokens every prompt of a minibatch begins
+with (the chat template's system turn) once, then each distinct prompt's remaining tokens once, then the
+completions, each stage on the keys and values of the one before. Three variants of the same work, in one
+run: *per sample* (``share_prompts=False``: prompt and completion in one pass per sample, as before
+2026-12-07), *prompts once* (distinct prompts once, no common prefix: 2026-12-07 morning), *all shared*
+(the default). All give the same log-probs and gradients (``tests/models/test_policy.py``). Times, best of
+``--repeats``, real model and LoRA adapters, the preset's minibatches:
 
 - *warm-start DPO*: 32 preference pairs on real seeds (a brief refusal and 16 other tokens; each pair is two
-  answers to one prompt), loss and backward as the warm start computes them;
+  answers to one prompt), 8 pairs per minibatch, loss and backward as the warm start computes them;
 - *attacker update*: 32 attacker turns, two per seed as in self-play (``train.group_size=2``), 64 tokens each,
-  log-probs and backward;
+  8 per minibatch, log-probs and backward;
 - *attacker scoring*: the same turns' no-gradient pass (old and reference log-probs);
-- *defender update*: 32 answers to 32 different prompts, where nothing is shared (the cost of the check).
+- *defender update*: 32 answers of 48 tokens to 32 different prompts (only the system turn is shared);
+- *attacker warm start*: 32 demonstrations of 80 tokens on 32 different attacker prompts.
 
-and prints per-sample time / shared time (above 1: sharing is faster). Measured 2026-12-07 on a 2-core AMD
-EPYC with AVX2 only (fp32; `--repeats 2`, two runs): warm-start DPO 1.67x and 1.47x, attacker update 1.84x and
-1.77x, attacker scoring 1.89x and 1.50x, defender update (nothing to share) 0.96x.
+and prints per sample / all shared and prompts once / all shared (above 1: sharing is faster). Measured
+2026-12-07 on a 2-core AMD EPYC with AVX2 only (fp32, ``--repeats 2``): warm-start DPO 1.76x and 1.08x,
+attacker update 1.62x and 1.09x, attacker scoring 1.94x and 1.34x, defender update 0.93x and 1.03x,
+attacker warm start 1.24x and 1.24x. The defender update's per sample and prompts once run the same code
+(nothing repeats) and differed by 10% in that run: its 0.93x is within the noise.
 """
 
 from __future__ import annotations
@@ -100,7 +105,7 @@ def main() -> None:
         f"{args.model}, {torch.get_num_threads()} threads, {'bf16' if defender.bf16 else 'fp32'}; prompts: "
         f"defender ~{prompt_len:.0f} tokens, attacker ~{turn_len:.0f}"
     )
-    # per sample: one pass per sample; prompts once: each distinct prompt once (before 2026-12-07 evening);
+    # per sample: one pass per sample; prompts once: each distinct prompt once (2026-12-07 morning);
     # all shared: also the system turn every prompt begins with, once per minibatch (the default)
     variants = {"per sample": (False, False), "prompts once": (True, False), "all shared": (True, True)}
     print(f"{'work':24s} {'per sample s':>12} {'prompts once s':>14} {'all shared s':>12} {'ratios':>12}")

@@ -306,8 +306,8 @@ class Player:
         Returns ``(logp, mask)``, both [B, T] with T the longest completion; pads have mask 0. Gradients
         flow unless called under ``torch.no_grad()``. Logits are divided by the sampling temperature so the
         scored distribution is the one that was sampled (``temperature=1.0`` for supervised targets).
-        Samples that share a prompt (a DPO pair, a group of turns from one seed) run it once unless
-        ``share_prompts=False``.
+        Samples that share a prompt (a DPO pair, a group of turns from one seed) run it once, and so do the
+        tokens all prompts begin with (a system turn), unless ``share_prompts=False``.
         """
         pad, c_len = self.tokenizer.pad_token_id, max(max(len(s.completion_ids) for s in samples), 1)
         targets = torch.tensor(
