@@ -216,3 +216,64 @@ def test_shared_prefix_length():
     assert policy.shared_prefix_length([[*base, 1]]) == 0  # one prompt: nothing to share
     assert policy.shared_prefix_length([[*base[:7], 1], [*base[:7], 2]]) == 0  # under MIN_SHARED_PREFIX
     assert policy.shared_prefix_length([[1, *base], [2, *base]]) == 0
+
+
+def _perturbed_adapter(player, scale: float = 0.05) -> dict:
+    """Give a fresh adapter non-zero LoRA B weights (a fresh one is the identity); returns the originals."""
+    saved = {}
+    gen = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for name, param in player.model.named_parameters():
+            if f"lora_B.{player.adapter}." in name:
+                saved[name] = param.detach().clone()
+                param.copy_(torch.randn(param.shape, generator=gen) * scale)
+    return saved
+
+
+def test_merged_adapter_samples_and_scores_like_the_unmerged_one(players):
+    player = players["defender"]
+    saved = _perturbed_adapter(player)
+    try:
+        samples = player.generate(CONVERSATIONS, max_new_tokens=8, do_sample=False)
+        with torch.no_grad():
+            unmerged, _ = player.logprobs(samples)
+            with player.merged():
+                merged_samples = player.generate(CONVERSATIONS, max_new_tokens=8, do_sample=False)
+                merged, _ = player.logprobs(samples)
+                lora_layers = [m for m in player.model.modules() if hasattr(m, "merged_adapters")]
+                assert lora_layers and all(m.merged for m in lora_layers)  # generating kept them merged
+            after, _ = player.logprobs(samples)
+            base, _ = player.logprobs(samples, reference=True)
+        assert [s.completion_ids for s in merged_samples] == [s.completion_ids for s in samples]
+        torch.testing.assert_close(merged, unmerged, atol=1e-4, rtol=1e-4)
+        torch.testing.assert_close(after, unmerged, atol=1e-5, rtol=1e-5)  # unmerged again on exit
+        assert not any(getattr(m, "merged", False) for m in player.model.modules())
+        assert (base - unmerged).abs().max() > 1e-3  # the adapter matters, so the check above can fail
+    finally:
+        with torch.no_grad():
+            for name, param in player.model.named_parameters():
+                if name in saved:
+                    param.copy_(saved[name])
+
+
+def test_evaluation_player_loads_an_adapter_folded_into_its_base(players, tmp_path):
+    """``load_player`` (``sparring eval --model ADAPTER_DIR``) merges the adapter: the answers and
+    log-probs are those of the base model plus the adapter."""
+    player = players["defender"]
+    saved = _perturbed_adapter(player)
+    try:
+        paths = policy.save_adapters({"defender": player}, tmp_path)
+        loaded = policy.load_player(paths["defender"], device="cpu")
+        samples = player.generate(CONVERSATIONS, max_new_tokens=8, do_sample=False)
+        again = loaded.generate(CONVERSATIONS, max_new_tokens=8, do_sample=False)
+        with torch.no_grad():
+            want, _ = player.logprobs(samples)
+            got, _ = loaded.logprobs(samples)
+    finally:
+        with torch.no_grad():
+            for name, param in player.model.named_parameters():
+                if name in saved:
+                    param.copy_(saved[name])
+    assert loaded.adapter is None and not hasattr(loaded.model, "peft_config")
+    assert [s.completion_ids for s in again] == [s.completion_ids for s in samples]
+    torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)

@@ -447,7 +447,8 @@ def _train(
 
         save_adapters(players, run.adapters_dir)
         if cfg.eval.after:
-            evaluate_stage(run, "after", defender, game, suites, progress, tracking, done)
+            with defender.merged():  # nothing trains after this: sample through merged weights
+                evaluate_stage(run, "after", defender, game, suites, progress, tracking, done)
     if cfg.eval.crossplay_seeds:
         # The attacker's progress: every attacker checkpoint against every defender on the same seeds.
         report = crossplay(run.path, seeds=cfg.eval.crossplay_seeds, judge=game.judge, log=console.print)
