@@ -253,9 +253,10 @@ class Player:
     @contextlib.contextmanager
     def merged(self) -> Iterator[None]:
         """Inside, the role's adapter is folded into the base weights, so sampling skips the LoRA products of
-        every layer: 1.3x faster on a 2-core CPU in fp32, and the same greedy answers (64 of 64 SmolLM2
-        answers of 48 tokens). Unmerging on exit subtracts the adapter again, which leaves the base weights
-        off by rounding: for the evaluation after training, not between updates."""
+        every layer: 1.2-1.3x faster on a 2-core CPU in fp32, and the same greedy answers (64 of 64 SmolLM2
+        answers of 48 tokens, ``benchmarks/bench_merged_eval.py``). Unmerging on exit subtracts the adapter
+        again, which leaves the base weights off by rounding: for the evaluation after training, not between
+        updates."""
         if self.adapter is None or self.plays_reference:
             yield
             return
@@ -581,6 +582,6 @@ def load_player(
     if adapter_dir is None:
         return Player(role, base, tokenizer, bf16=bf16)
     # Folded into the base weights: nothing trains this player, and sampling skips the LoRA products of
-    # every layer (1.3x faster on a 2-core CPU, the same greedy answers; see Player.merged).
+    # every layer (1.2-1.3x faster on a 2-core CPU, the same greedy answers; see Player.merged).
     model = PeftModel.from_pretrained(base, str(adapter_dir), adapter_name=role).merge_and_unload()
     return Player(role, model, tokenizer, bf16=bf16)
