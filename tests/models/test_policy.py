@@ -1,5 +1,7 @@
 """The player on a real (tiny, random) Llama with real PEFT adapters."""
 
+import contextlib
+
 import pytest
 import torch
 
@@ -218,8 +220,9 @@ def test_shared_prefix_length():
     assert policy.shared_prefix_length([[1, *base], [2, *base]]) == 0
 
 
-def _perturbed_adapter(player, scale: float = 0.05) -> dict:
-    """Give a fresh adapter non-zero LoRA B weights (a fresh one is the identity); returns the originals."""
+@contextlib.contextmanager
+def perturbed_adapter(player, scale: float = 0.05):
+    """Inside, the player's fresh adapter has non-zero LoRA B weights (a fresh one is the identity)."""
     saved = {}
     gen = torch.Generator().manual_seed(3)
     with torch.no_grad():
@@ -227,13 +230,18 @@ def _perturbed_adapter(player, scale: float = 0.05) -> dict:
             if f"lora_B.{player.adapter}." in name:
                 saved[name] = param.detach().clone()
                 param.copy_(torch.randn(param.shape, generator=gen) * scale)
-    return saved
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for name, param in player.model.named_parameters():
+                if name in saved:
+                    param.copy_(saved[name])
 
 
 def test_merged_adapter_samples_and_scores_like_the_unmerged_one(players):
     player = players["defender"]
-    saved = _perturbed_adapter(player)
-    try:
+    with perturbed_adapter(player):
         samples = player.generate(CONVERSATIONS, max_new_tokens=8, do_sample=False)
         with torch.no_grad():
             unmerged, _ = player.logprobs(samples)
@@ -242,26 +250,20 @@ def test_merged_adapter_samples_and_scores_like_the_unmerged_one(players):
                 merged, _ = player.logprobs(samples)
                 lora_layers = [m for m in player.model.modules() if hasattr(m, "merged_adapters")]
                 assert lora_layers and all(m.merged for m in lora_layers)  # generating kept them merged
+            assert not any(m.merged for m in lora_layers)  # unmerged on exit (before anything else could)
             after, _ = player.logprobs(samples)
-            base, _ = player.logprobs(samples, reference=True)
+            base, _ = player.logprobs(samples, reference=True)  # disabling the adapter would also unmerge
         assert [s.completion_ids for s in merged_samples] == [s.completion_ids for s in samples]
         torch.testing.assert_close(merged, unmerged, atol=1e-4, rtol=1e-4)
-        torch.testing.assert_close(after, unmerged, atol=1e-5, rtol=1e-5)  # unmerged again on exit
-        assert not any(getattr(m, "merged", False) for m in player.model.modules())
+        torch.testing.assert_close(after, unmerged, atol=1e-5, rtol=1e-5)
         assert (base - unmerged).abs().max() > 1e-3  # the adapter matters, so the check above can fail
-    finally:
-        with torch.no_grad():
-            for name, param in player.model.named_parameters():
-                if name in saved:
-                    param.copy_(saved[name])
 
 
 def test_evaluation_player_loads_an_adapter_folded_into_its_base(players, tmp_path):
     """``load_player`` (``sparring eval --model ADAPTER_DIR``) merges the adapter: the answers and
     log-probs are those of the base model plus the adapter."""
     player = players["defender"]
-    saved = _perturbed_adapter(player)
-    try:
+    with perturbed_adapter(player):
         paths = policy.save_adapters({"defender": player}, tmp_path)
         loaded = policy.load_player(paths["defender"], device="cpu")
         samples = player.generate(CONVERSATIONS, max_new_tokens=8, do_sample=False)
@@ -269,11 +271,6 @@ def test_evaluation_player_loads_an_adapter_folded_into_its_base(players, tmp_pa
         with torch.no_grad():
             want, _ = player.logprobs(samples)
             got, _ = loaded.logprobs(samples)
-    finally:
-        with torch.no_grad():
-            for name, param in player.model.named_parameters():
-                if name in saved:
-                    param.copy_(saved[name])
     assert loaded.adapter is None and not hasattr(loaded.model, "peft_config")
     assert [s.completion_ids for s in again] == [s.completion_ids for s in samples]
     torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
