@@ -190,6 +190,14 @@ class TrainConfig(_Section):
         "spent); evaluation follows. run.json records where it stopped; --resume runs the remaining steps. "
         "None: no budget.",
     )
+    run_minutes: float | None = Field(
+        None,
+        gt=0,
+        description="Wall-clock budget from the start of training to the end of cross-play: no self-play "
+        "step starts unless it (the mean step so far), the evaluation after training (as long as the one "
+        "before took in this run) and cross-play (at the same time per answer, for an upper bound on its "
+        "samples) fit. Slower machines stop self-play earlier; run.json records where. None: no budget.",
+    )
     seeds_per_step: int = Field(8, ge=1, description="Distinct seeds drawn per step.")
     group_size: int = Field(2, ge=1, description="Samples per seed (group baselines need >= 2).")
     harmful_share: float = Field(0.5, ge=0, le=1, description="Probability a drawn seed is harmful.")

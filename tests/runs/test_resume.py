@@ -144,6 +144,54 @@ def test_time_budget_stops_self_play_early_and_resume_finishes_it(tmp_path, tiny
     ]
 
 
+def _adapter(path):
+    path.mkdir(parents=True)
+    (path / "adapter_config.json").write_text("{}")
+
+
+def test_run_budget_keeps_the_evaluation_before_and_cross_play_at_its_speed(tmp_path):
+    from sparring.evals.crossplay import crossplay_samples
+    from sparring.rl.loop import out_of_time, reserved_seconds
+    from sparring.runs.rundir import RunDir
+
+    run = RunDir(tmp_path / "run")
+    for role in ("attacker", "defender"):
+        _adapter(run.path / "warmstart" / role)
+    # while training, before the final adapters: base, warm start and the coming final play, 3 x 3 on 12 seeds
+    assert crossplay_samples(run.path, 12) == 3 * 12 + 3 * 3 * 12
+    assert crossplay_samples(run.path, 12, include_base=False) == 2 * 12 + 2 * 2 * 12
+    for step in (2, 4):  # the newest checkpoint is the final adapters' weights: only step 2 adds a player
+        for role in ("attacker", "defender"):
+            _adapter(run.path / "checkpoints" / f"step-{step:06d}" / "adapters" / role)
+    assert crossplay_samples(run.path, 12) == 4 * 12 + 4 * 4 * 12
+    for role in ("attacker", "defender"):  # after a stop on time: final adapters exist, counted once
+        _adapter(run.path / "adapters" / role)
+    assert crossplay_samples(run.path, 12) == 4 * 12 + 4 * 4 * 12
+
+    cfg = load_config(overrides={"eval.crossplay_seeds": 12})
+    assert reserved_seconds(run, cfg) is None  # nothing timed yet: nothing to judge by
+    run.write_json("eval_before.json", {"n": 8, "timing": {"seconds": 90.0, "answers": 180}})
+    per_answer = 0.5
+    assert reserved_seconds(run, cfg) == pytest.approx(90.0 + per_answer * (4 * 12 + 4 * 4 * 12))
+    no_after = load_config(overrides={"eval.crossplay_seeds": 12, "eval.after": False})
+    assert reserved_seconds(run, no_after) == pytest.approx(per_answer * (4 * 12 + 4 * 4 * 12))
+    assert reserved_seconds(run, load_config(overrides={"eval.crossplay_seeds": 0})) == pytest.approx(90.0)
+    # 30 s used + a 5 s step + the reserve, against 60 s
+    now = time.perf_counter()
+    assert out_of_time(1.0, now - 30, [5.0], 26.0) and not out_of_time(1.0, now - 30, [5.0], 20.0)
+
+
+def test_run_budget_stops_self_play_and_times_the_evaluation(tmp_path, tiny_model_dir):
+    ov = overrides(tmp_path, "run_budget") | {"eval.before": True, "train.run_minutes": 1e-4}
+    run_dir = train(load_config(overrides=ov)).path
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["status"] == "finished" and info["stopped_early_at_step"] == 0
+    assert info["stopped_by"].startswith("train.run_minutes=0.0001 (") and "min kept" in info["stopped_by"]
+    timing = json.loads((run_dir / "eval_before.json").read_text())["timing"]
+    transcripts = (run_dir / "eval_before_transcripts.jsonl").read_text().splitlines()
+    assert timing["answers"] == len(transcripts) > 0 and timing["seconds"] > 0
+
+
 def test_seed_mix_feedback_follows_its_rule_and_resumes_exactly(tmp_path, tiny_model_dir):
     from sparring.game.balance import next_harmful_share
 

@@ -39,7 +39,7 @@ from sparring.config import Config
 from sparring.diversity import NoveltyArchive, mean_pairwise_cosine_distance
 from sparring.embeddings import get_embedder
 from sparring.evals.capability import capability_score
-from sparring.evals.crossplay import crossplay, format_crossplay
+from sparring.evals.crossplay import crossplay, crossplay_samples, format_crossplay
 from sparring.evals.runner import evaluate_defender
 from sparring.evals.suites import limit_prompts, load_prompt_file, load_suite, load_suite_spec
 from sparring.game.balance import defender_loss_rates, next_harmful_share
@@ -281,8 +281,12 @@ def eval_suites(cfg: Config) -> dict[str, list]:
 def evaluate_stage(
     run: RunDir, stage: str, player: Player, game: Game, suites, progress: Progress, tracking, step: int
 ) -> None:
-    """Write ``eval_<stage>.json`` (before, warmup, after) and its transcripts, and track the rates."""
+    """Write ``eval_<stage>.json`` (before, warmup, after) and its transcripts, and track the rates.
+
+    The summary's ``timing`` (wall seconds, answers generated) is what ``train.run_minutes`` reserves from."""
+    began = time.perf_counter()
     summary, transcripts = run_eval(player, game.judge, game.cfg, suites, progress, stage)
+    summary["timing"] = {"seconds": round(time.perf_counter() - began, 2), "answers": len(transcripts)}
     run.write_json(f"eval_{stage}.json", summary)
     tracking.log_eval(f"eval_{stage}", summary, step=step)
     run.write_jsonl(f"eval_{stage}_transcripts.jsonl", transcripts)
@@ -308,7 +312,7 @@ def warm_start_stage(run: RunDir, players: dict[Role, Player], game: Game, progr
 
 def train(cfg: Config, name: str = "run", resume: bool = False) -> RunDir:
     """Run self-play as configured (or continue ``cfg.run_dir`` from its last checkpoint)."""
-    started = time.perf_counter()  # train.max_minutes counts from here
+    started = time.perf_counter()  # train.max_minutes and train.run_minutes count from here
     seed_everything(cfg.train.seed)
     # Build every component before touching the run directory: a wrong model, judge or seed file fails fast
     # and leaves nothing behind.
@@ -338,7 +342,7 @@ def train(cfg: Config, name: str = "run", resume: bool = False) -> RunDir:
     cfg = game.cfg = cfg.model_copy(update={"run_dir": str(run.path)})
     start = restore(run, players, optimizers, game) if resume else 0
     precision = "bf16 autocast" if players["defender"].bf16 else "fp32"  # train.bf16=auto decides per machine
-    resumed = {"resumed_at_step": start, "stopped_early_at_step": None} if resume else {}
+    resumed = {"resumed_at_step": start, "stopped_early_at_step": None, "stopped_by": None} if resume else {}
     run.update_status("running", precision=precision, **resumed)
     try:
         _train(cfg, run, players, optimizers, game, suites, start, started)
@@ -391,13 +395,14 @@ def _train(
         task = progress.add_task("self-play", total=cfg.train.steps, completed=start)
         done, step_seconds = start, []
         for step in range(start, cfg.train.steps):
-            if out_of_time(cfg.train.max_minutes, started, step_seconds):
+            spent = budget_spent(cfg, run, started, step_seconds)
+            if spent:
                 console.print(
-                    f"train.max_minutes={cfg.train.max_minutes:g}: self-play stops after step {done} of "
-                    f"{cfg.train.steps}; --resume {run.path} runs the rest"
+                    f"{spent}: self-play stops after step {done} of {cfg.train.steps}; "
+                    f"--resume {run.path} runs the rest"
                 )
                 save_checkpoint(run.path, done, players, optimizers, game.rng, game.sampler, game.novelty)
-                run.update_status("running", stopped_early_at_step=done)
+                run.update_status("running", stopped_early_at_step=done, stopped_by=spent)
                 break
             times: dict[str, float] = {}
             step_start = time.perf_counter()
@@ -470,15 +475,50 @@ def seed_mix_feedback(game: Game, episodes: list[Episode]) -> dict[str, float | 
     }
 
 
-def out_of_time(max_minutes: float | None, started: float, step_seconds: Sequence[float]) -> bool:
-    """Whether one more step, as long as the mean step so far, would end past the budget.
+def out_of_time(
+    max_minutes: float | None, started: float, step_seconds: Sequence[float], reserve_seconds: float = 0.0
+) -> bool:
+    """Whether one more step, as long as the mean step so far, and then ``reserve_seconds`` would end past
+    the budget.
 
     Before any step there is no mean yet: self-play then starts only if the budget is not already spent
     (a slow warm start can use all of it)."""
     if max_minutes is None:
         return False
     next_step = float(np.mean(step_seconds)) if step_seconds else 0.0
-    return time.perf_counter() - started + next_step > max_minutes * 60
+    return time.perf_counter() - started + next_step + reserve_seconds > max_minutes * 60
+
+
+def budget_spent(cfg: Config, run: RunDir, started: float, step_seconds: Sequence[float]) -> str | None:
+    """Which time budget another self-play step would overrun (for the console), or None."""
+    if out_of_time(cfg.train.max_minutes, started, step_seconds):
+        return f"train.max_minutes={cfg.train.max_minutes:g}"
+    if cfg.train.run_minutes is None:
+        return None
+    reserve = reserved_seconds(run, cfg)
+    if out_of_time(cfg.train.run_minutes, started, step_seconds, reserve or 0.0):
+        kept = "nothing timed to keep" if reserve is None else f"{reserve / 60:.1f} min kept for what follows"
+        return f"train.run_minutes={cfg.train.run_minutes:g} ({kept})"
+    return None
+
+
+def reserved_seconds(run: RunDir, cfg: Config) -> float | None:
+    """How long what follows self-play will take here, judged by this run's evaluation before training.
+
+    The evaluation after training answers the same prompts with the same budget through merged weights, so it
+    is reserved as long as the one before took. Cross-play is reserved at the same time per answer for an
+    upper bound on its samples (every attacker attacks each seed, every defender answers every attack;
+    identical attacks are answered once in practice). None when no evaluation before training was timed
+    (``eval.before=false``, or a run directory from before timings were saved)."""
+    path = run.path / "eval_before.json"
+    timing = run.read_json(path.name).get("timing") if path.is_file() else None
+    if not timing or not timing["answers"]:
+        return None
+    per_answer = timing["seconds"] / timing["answers"]
+    seconds = timing["seconds"] if cfg.eval.after else 0.0
+    if cfg.eval.crossplay_seeds:
+        seconds += per_answer * crossplay_samples(run.path, cfg.eval.crossplay_seeds)
+    return seconds
 
 
 def _mean_len(samples: Sequence[Sample]) -> float:

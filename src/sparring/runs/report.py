@@ -244,7 +244,8 @@ def overview_section(d: RunData) -> str:
     if info.get("resumed_at_step") is not None:
         facts.append(("resumed at step", _e(str(info["resumed_at_step"]))))
     if info.get("stopped_early_at_step") is not None:
-        stopped = f"after step {info['stopped_early_at_step']} (train.max_minutes)"
+        by = info.get("stopped_by") or "train.max_minutes"  # runs from before stopped_by knew one budget
+        stopped = f"after step {info['stopped_early_at_step']} ({by})"
         facts.append(("self-play stopped", _e(stopped)))
     versions = info.get("versions") or {}
     if versions:
