@@ -158,23 +158,23 @@ def test_run_budget_keeps_the_evaluation_before_and_cross_play_at_its_speed(tmp_
     for role in ("attacker", "defender"):
         _adapter(run.path / "warmstart" / role)
     # while training, before the final adapters: base, warm start and the coming final play, 3 x 3 on 12 seeds
-    assert crossplay_samples(run.path, 12) == 3 * 12 + 3 * 3 * 12
-    assert crossplay_samples(run.path, 12, include_base=False) == 2 * 12 + 2 * 2 * 12
+    assert crossplay_samples(run.path, 12) == (3 * 12, 3 * 3 * 12)
+    assert crossplay_samples(run.path, 12, include_base=False) == (2 * 12, 2 * 2 * 12)
     for step in (2, 4):  # the newest checkpoint is the final adapters' weights: only step 2 adds a player
         for role in ("attacker", "defender"):
             _adapter(run.path / "checkpoints" / f"step-{step:06d}" / "adapters" / role)
-    assert crossplay_samples(run.path, 12) == 4 * 12 + 4 * 4 * 12
+    assert crossplay_samples(run.path, 12) == (4 * 12, 4 * 4 * 12)
     for role in ("attacker", "defender"):  # after a stop on time: final adapters exist, counted once
         _adapter(run.path / "adapters" / role)
-    assert crossplay_samples(run.path, 12) == 4 * 12 + 4 * 4 * 12
+    assert crossplay_samples(run.path, 12) == (4 * 12, 4 * 4 * 12)
 
     cfg = load_config(overrides={"eval.crossplay_seeds": 12})
     assert reserved_seconds(run, cfg) is None  # nothing timed yet: nothing to judge by
     run.write_json("eval_before.json", {"n": 8, "timing": {"seconds": 90.0, "answers": 180}})
-    per_answer = 0.5
-    assert reserved_seconds(run, cfg) == pytest.approx(90.0 + per_answer * (4 * 12 + 4 * 4 * 12))
+    crossplay_seconds = 0.5 * (4 * 12 + 4 * 4 * 12)  # 0.5 s per answer of the evaluation
+    assert reserved_seconds(run, cfg) == pytest.approx(90.0 + crossplay_seconds)
     no_after = load_config(overrides={"eval.crossplay_seeds": 12, "eval.after": False})
-    assert reserved_seconds(run, no_after) == pytest.approx(per_answer * (4 * 12 + 4 * 4 * 12))
+    assert reserved_seconds(run, no_after) == pytest.approx(crossplay_seconds)
     assert reserved_seconds(run, load_config(overrides={"eval.crossplay_seeds": 0})) == pytest.approx(90.0)
     # 30 s used + a 5 s step + the reserve, against 60 s
     now = time.perf_counter()

@@ -106,16 +106,17 @@ def list_checkpoints(
     return found
 
 
-def crossplay_samples(run_dir: str | Path, seeds: int, include_base: bool = True) -> int:
-    """An upper bound on the samples ``crossplay`` generates for ``run_dir`` once its final adapters exist:
-    each attacker attacks every seed, each defender answers every attack (identical attacks are answered
-    once, so usually fewer). Used to keep time for cross-play while training (``train.run_minutes``)."""
+def crossplay_samples(run_dir: str | Path, seeds: int, include_base: bool = True) -> tuple[int, int]:
+    """``(attacks, answers)``: what ``crossplay`` will generate for ``run_dir`` once its final adapters exist,
+    at most. Each attacker attacks every seed once; each defender answers every attack (identical attacks
+    are answered once, so usually fewer). Used to keep time for cross-play while training
+    (``train.run_minutes``)."""
     players = {
         role: len([c for c in list_checkpoints(run_dir, role, include_base) if c.name != "final"]) + 1
         for role in ("attacker", "defender")
     }
     attacks = players["attacker"] * seeds
-    return attacks + attacks * players["defender"]
+    return attacks, attacks * players["defender"]
 
 
 def crossplay_seeds(n: int, seed: int = 0, pool: Sequence[Seed] | None = None) -> list[Seed]:

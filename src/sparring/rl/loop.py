@@ -505,10 +505,11 @@ def budget_spent(cfg: Config, run: RunDir, started: float, step_seconds: Sequenc
 def reserved_seconds(run: RunDir, cfg: Config) -> float | None:
     """How long what follows self-play will take here, judged by this run's evaluation before training.
 
-    The evaluation after training answers the same prompts with the same budget through merged weights, so it
-    is reserved as long as the one before took. Cross-play is reserved at the same time per answer for an
-    upper bound on its samples (every attacker attacks each seed, every defender answers every attack;
-    identical attacks are answered once in practice). None when no evaluation before training was timed
+    The evaluation after training answers the same prompts with the same budget (through merged weights), so
+    it is reserved as long as the one before took. Cross-play is reserved at that evaluation's time per
+    answer for at most the attacks and answers it will generate (``crossplay_samples``): its answers are
+    mostly shorter than the base model's, its attacks longer; on the CPUs of docs/demo.md this kept
+    0.9-1.7x what cross-play took. None when no evaluation before training was timed
     (``eval.before=false``, or a run directory from before timings were saved)."""
     path = run.path / "eval_before.json"
     timing = run.read_json(path.name).get("timing") if path.is_file() else None
@@ -517,7 +518,7 @@ def reserved_seconds(run: RunDir, cfg: Config) -> float | None:
     per_answer = timing["seconds"] / timing["answers"]
     seconds = timing["seconds"] if cfg.eval.after else 0.0
     if cfg.eval.crossplay_seeds:
-        seconds += per_answer * crossplay_samples(run.path, cfg.eval.crossplay_seeds)
+        seconds += per_answer * sum(crossplay_samples(run.path, cfg.eval.crossplay_seeds))
     return seconds
 
 
