@@ -99,6 +99,7 @@ def test_eval_scalars_and_flat_config():
         "metrics": {"harmful_answer_rate": {"value": 0.25, "ci_low": 0.0, "ci_high": 0.75, "n": 4}},
         "by_category": {"illegal": {"harmful_answer_rate": {"value": 0.5}, "benign_refusal_rate": None}},
         "capability": {"mean_logprob": -2.5, "n": 3},
+        "timing": {"seconds": 12.5, "answers": 4},
     }
     assert eval_scalars("eval_after", summary) == {
         "eval_after/n": 4.0,
@@ -107,6 +108,7 @@ def test_eval_scalars_and_flat_config():
         "eval_after/harmful_answer_rate_ci_low": 0.0,
         "eval_after/harmful_answer_rate_ci_high": 0.75,
         "eval_after/capability": -2.5,
+        "eval_after/seconds": 12.5,
         "eval_after/by_category/illegal/harmful_answer_rate": 0.5,
     }
     flat = flat_config(load_config(preset="smoke"))

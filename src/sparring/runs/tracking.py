@@ -201,8 +201,8 @@ def flat_config(cfg: Config) -> dict[str, str | int | float | bool]:
 
 def eval_scalars(prefix: str, summary: Mapping[str, Any]) -> dict[str, float]:
     """An evaluation summary (evals/runner.py) as flat scalars: ``{prefix}/harmful_answer_rate`` with its
-    ``_ci_low``/``_ci_high``, ``{prefix}/capability``, ``{prefix}/n``, ``{prefix}/judge_failures`` and
-    ``{prefix}/by_category/<category>/<metric>``."""
+    ``_ci_low``/``_ci_high``, ``{prefix}/capability``, ``{prefix}/n``, ``{prefix}/judge_failures``,
+    ``{prefix}/seconds`` (wall time) and ``{prefix}/by_category/<category>/<metric>``."""
     out: dict[str, Any] = {
         f"{prefix}/n": summary.get("n"),
         f"{prefix}/judge_failures": summary.get("judge_failures"),
@@ -215,6 +215,9 @@ def eval_scalars(prefix: str, summary: Mapping[str, Any]) -> dict[str, float]:
     cap = summary.get("capability")
     if isinstance(cap, Mapping):
         out[f"{prefix}/capability"] = cap.get("mean_logprob")
+    timing = summary.get("timing")
+    if isinstance(timing, Mapping):
+        out[f"{prefix}/seconds"] = timing.get("seconds")
     for cat, metrics in (summary.get("by_category") or {}).items():
         for key, r in (metrics or {}).items():
             if isinstance(r, Mapping):
