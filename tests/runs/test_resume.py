@@ -151,7 +151,7 @@ def _adapter(path):
 
 def test_run_budget_keeps_the_evaluation_before_and_cross_play_at_its_speed(tmp_path):
     from sparring.evals.crossplay import crossplay_samples
-    from sparring.rl.loop import out_of_time, reserved_seconds
+    from sparring.rl.loop import budget_spent, out_of_time, reserved_seconds
     from sparring.runs.rundir import RunDir
 
     run = RunDir(tmp_path / "run")
@@ -179,6 +179,15 @@ def test_run_budget_keeps_the_evaluation_before_and_cross_play_at_its_speed(tmp_
     # 30 s used + a 5 s step + the reserve, against 60 s
     now = time.perf_counter()
     assert out_of_time(1.0, now - 30, [5.0], 26.0) and not out_of_time(1.0, now - 30, [5.0], 20.0)
+    # the loop's check: a 90 s evaluation to keep stops self-play in a 1-minute run budget, not in 2 minutes
+    for minutes, stops in ((1.0, True), (2.0, False)):
+        budget = {"eval.crossplay_seeds": 0, "train.run_minutes": minutes}
+        spent = budget_spent(load_config(overrides=budget), run, time.perf_counter(), [])
+        assert (
+            (spent == f"train.run_minutes={minutes:g} (1.5 min kept for what follows)")
+            if stops
+            else not spent
+        )
 
 
 def test_run_budget_stops_self_play_and_times_the_evaluation(tmp_path, tiny_model_dir):
