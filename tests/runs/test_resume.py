@@ -183,11 +183,8 @@ def test_run_budget_keeps_the_evaluation_before_and_cross_play_at_its_speed(tmp_
     for minutes, stops in ((1.0, True), (2.0, False)):
         budget = {"eval.crossplay_seeds": 0, "train.run_minutes": minutes}
         spent = budget_spent(load_config(overrides=budget), run, time.perf_counter(), [])
-        assert (
-            (spent == f"train.run_minutes={minutes:g} (1.5 min kept for what follows)")
-            if stops
-            else not spent
-        )
+        kept = f"train.run_minutes={minutes:g} (1.5 min kept for what follows)"
+        assert spent == (kept if stops else None)
 
 
 def test_run_budget_stops_self_play_and_times_the_evaluation(tmp_path, tiny_model_dir):
