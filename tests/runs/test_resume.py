@@ -16,6 +16,7 @@ from safetensors.torch import load_file
 from conftest import smoke_overrides
 from sparring.config import load_config
 from sparring.rl.loop import train
+from sparring.runs.report import build_html
 
 STEPS = 5
 
@@ -193,6 +194,8 @@ def test_run_budget_stops_self_play_and_times_the_evaluation(tmp_path, tiny_mode
     info = json.loads((run_dir / "run.json").read_text())
     assert info["status"] == "finished" and info["stopped_early_at_step"] == 0
     assert info["stopped_by"].startswith("train.run_minutes=0.0001 (") and "min kept" in info["stopped_by"]
+    html = build_html(run_dir)  # the report says where and why self-play stopped
+    assert "self-play stopped" in html and "after step 0 (train.run_minutes=0.0001 (" in html
     timing = json.loads((run_dir / "eval_before.json").read_text())["timing"]
     transcripts = (run_dir / "eval_before_transcripts.jsonl").read_text().splitlines()
     assert timing["answers"] == len(transcripts) > 0 and timing["seconds"] > 0
