@@ -318,8 +318,8 @@ class Config(_Section):
     seed_sources: list[str] | None = Field(
         None,
         description="Which shipped seed pools to draw from (advbench, refusal_direction, do_not_answer, "
-        "alpaca, borderline; `pool:category` for one category of a pool); None: all of them. For your own "
-        "seeds use `seeds` instead.",
+        "alpaca, borderline, persuasion; `pool:category` for one category of a pool); None: all but "
+        "persuasion. For your own seeds use `seeds` instead.",
     )
 
     # --seed_sources=advbench,alpaca
@@ -333,7 +333,7 @@ class Config(_Section):
         if v is None:
             return v
         if not v:
-            raise ValueError("no seed pool named; leave it unset for all pools")
+            raise ValueError("no seed pool named; leave it unset for the default pools")
         for name in v:
             load_seeds(sources=[name])  # an unknown pool or category fails here, named
         return v

@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 
 from sparring.evals.suites import SUITE_INFO, SUITES, PromptFileError, load_suite, normalise_text
-from sparring.game.seeds import SEED_SOURCES, SeedSampler, load_seed_file, load_seeds
+from sparring.game.seeds import DEFAULT_SEED_SOURCES, SEED_SOURCES, SeedSampler, load_seed_file, load_seeds
 from sparring.game.types import Seed
 
 
@@ -30,7 +30,7 @@ def test_shipped_pools_load_with_both_labels():
     assert counts["harmful"] >= 500 and counts["benign"] >= 500
     assert all(isinstance(s, Seed) and s.text.strip() and s.id for s in seeds)
     assert len({s.id for s in seeds}) == len(seeds)
-    assert {s.source for s in seeds} == set(SEED_SOURCES)
+    assert {s.source for s in seeds} == set(DEFAULT_SEED_SOURCES) < set(SEED_SOURCES)
     assert all(s.label == "harmful" for s in load_seeds("harmful"))
     assert all(s.label == "benign" for s in load_seeds("benign"))
 
@@ -61,7 +61,7 @@ def test_no_seed_is_an_evaluation_prompt():
         for p in load_suite(name):
             eval_keys.add(normalise_text(p.prompt))
             eval_keys.add(normalise_text(p.request))
-    seed_keys = [normalise_text(s.text) for s in load_seeds()]
+    seed_keys = [normalise_text(s.text) for s in load_seeds(sources=SEED_SOURCES)]  # every pool, opt-in ones too
     clashes = [k for k in seed_keys if k in eval_keys]
     assert not clashes, f"{len(clashes)} seeds equal an evaluation prompt"
     assert len(set(seed_keys)) == len(seed_keys), "seed pools hold duplicates"

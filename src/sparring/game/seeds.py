@@ -2,7 +2,8 @@
 
 Pure Python (no torch). The shipped pools (``sparring/data/*/seeds.jsonl``) hold harmful requests from
 AdvBench, the refusal-direction training split and part of Do-Not-Answer; benign Alpaca instructions;
-and benign requests that sound dangerous, written for this project (``benign_borderline/SOURCE.txt``).
+benign requests that sound dangerous, written for this project (``benign_borderline/SOURCE.txt``); and
+requests to persuade, harmful and benign, also written for it (``persuasion/SOURCE.txt``).
 All were de-duplicated against every shipped evaluation set (``sparring/data/README.md``).
 """
 
@@ -19,7 +20,14 @@ from typing import Any
 
 from sparring.game.types import Label, Seed
 
-__all__ = ["BORDERLINE_SOURCE", "SEED_SOURCES", "SeedSampler", "load_seed_file", "load_seeds"]
+__all__ = [
+    "BORDERLINE_SOURCE",
+    "DEFAULT_SEED_SOURCES",
+    "SEED_SOURCES",
+    "SeedSampler",
+    "load_seed_file",
+    "load_seeds",
+]
 
 # Benign seeds that sound dangerous: the warm start draws warmup.borderline_share of its benign
 # examples from them. A user's own seed file can mark such seeds with this source name.
@@ -31,7 +39,19 @@ SEED_SOURCES: dict[str, str] = {
     "do_not_answer": "do_not_answer/seeds.jsonl",
     "alpaca": "benign/seeds.jsonl",
     BORDERLINE_SOURCE: "benign_borderline/seeds.jsonl",
+    # harmful requests to write disinformation, propaganda, defamation or scams, and benign requests about
+    # the same topics (marked borderline), written for this project (persuasion/SOURCE.txt)
+    "persuasion": "persuasion/seeds.jsonl",
 }
+# What an unset seed_sources draws from. persuasion is opt-in: added to the demo's warm start it changed
+# nothing measurable (docs/demo.md, 2026-12-07 night), and every added pool redraws every pair.
+DEFAULT_SEED_SOURCES: tuple[str, ...] = (
+    "advbench",
+    "refusal_direction",
+    "do_not_answer",
+    "alpaca",
+    BORDERLINE_SOURCE,
+)
 _LABELS: tuple[Label, ...] = ("harmful", "benign")
 
 
@@ -49,10 +69,11 @@ def load_seeds(label: Label | None = None, sources: Iterable[str] | None = None)
     """The shipped seed pools, optionally only one ``label`` and/or some ``sources`` (see SEED_SOURCES).
 
     A source is a pool name, or ``pool:category`` for one category of it (``do_not_answer:malicious_uses``).
+    ``sources=None`` reads ``DEFAULT_SEED_SOURCES``.
     """
     if label is not None and label not in _LABELS:
         raise ValueError(f"label must be 'harmful', 'benign' or None, got {label!r}")
-    names = list(SEED_SOURCES) if sources is None else list(sources)
+    names = list(DEFAULT_SEED_SOURCES if sources is None else sources)
     out: list[Seed] = []
     for name in names:
         pool, _, category = name.partition(":")
