@@ -61,7 +61,8 @@ def test_no_seed_is_an_evaluation_prompt():
         for p in load_suite(name):
             eval_keys.add(normalise_text(p.prompt))
             eval_keys.add(normalise_text(p.request))
-    seed_keys = [normalise_text(s.text) for s in load_seeds(sources=SEED_SOURCES)]  # every pool, opt-in ones too
+    every_pool = load_seeds(sources=SEED_SOURCES)  # opt-in pools too
+    seed_keys = [normalise_text(s.text) for s in every_pool]
     clashes = [k for k in seed_keys if k in eval_keys]
     assert not clashes, f"{len(clashes)} seeds equal an evaluation prompt"
     assert len(set(seed_keys)) == len(seed_keys), "seed pools hold duplicates"
