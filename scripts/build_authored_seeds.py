@@ -109,8 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     files, dropped = build(args.threshold)
     for line in dropped:
         print("dropped", line)
-    stale = [p for p, text in files.items() if not p.exists() or p.read_text(encoding="utf-8") != text]
     if args.check:
+        stale = [p for p, text in files.items() if not p.exists() or p.read_text(encoding="utf-8") != text]
         for path in stale:
             print(
                 f"{path.relative_to(REPO)} is not what scripts/build_authored_seeds.py builds",
