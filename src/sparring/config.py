@@ -140,6 +140,12 @@ class WarmupConfig(_Section):
         description="Share of the defender's benign examples drawn from benign seeds that sound dangerous "
         "(source 'borderline'), answered by the base model: teaches where the boundary is.",
     )
+    seed_selection: Literal["random", "cover"] = Field(
+        "random",
+        description="Defender: which seeds become examples. 'random' draws them; 'cover' takes one seed per "
+        "k-means cluster of each group's MiniLM embeddings (harmful, borderline, other benign), so the "
+        "examples span the pool's topics whatever the training seed.",
+    )
     answer_tokens: int | None = Field(
         None,
         ge=1,

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from sparring.config import Config
+from sparring.game.cover import cover_indices
 from sparring.game.demonstrations import (
     REFUSALS,
     Demonstration,
@@ -186,7 +187,8 @@ def _defender_samples(
     # complies with perhaps half of the harmful seeds but refuses few benign ones.
     n_harmful = 2 * w.harmful_examples if judged else w.harmful_examples
     n_benign = w.benign_examples + (w.benign_examples + 3) // 4 if judged else w.benign_examples
-    harmful_seeds = rng.sample(harmful, min(n_harmful, len(harmful)))
+    draw = seed_drawer(w.seed_selection, rng)
+    harmful_seeds = draw(harmful, n_harmful)
     # Some harmful requests arrive in a jailbreak frame; the right answer is still a refusal.
     harmful_prompts = [
         framed_harmful_prompt(s, rng)
@@ -200,7 +202,7 @@ def _defender_samples(
             harmful_seeds, rng, cfg.defender.system_prompt, prompts=harmful_prompts
         )
     ]
-    helpful_seeds = pick_benign_seeds(benign, n_benign, w.borderline_share, rng)
+    helpful_seeds = pick_benign_seeds(benign, n_benign, w.borderline_share, rng, draw)
     # Some benign requests arrive in an alarming frame; the target is still the base model's own answer.
     prompts = [
         alarming_benign_prompt(s, rng)
@@ -249,12 +251,49 @@ def _below(verdict: Verdict | None, field: str, missing: bool = False) -> bool:
     return missing if value is None else value < 0.5
 
 
-def pick_benign_seeds(benign: list[Seed], n: int, borderline_share: float, rng: random.Random) -> list[Seed]:
-    """``n`` benign seeds, ``borderline_share`` of them (as far as there are any) sounding dangerous."""
+SeedDraw = Callable[[list[Seed], int], list[Seed]]
+
+
+def seed_drawer(selection: str, rng: random.Random) -> SeedDraw:
+    """``draw(pool, n)``: ``n`` seeds of ``pool`` (all if it has fewer), as ``warmup.seed_selection`` says.
+
+    ``random`` is a draw from ``rng``; ``cover`` takes the medoid of each of ``n`` k-means clusters of the
+    pool's MiniLM embeddings (``game/cover.py``), with the clustering seeded from ``rng``.
+    """
+    if selection == "random":
+        return lambda pool, n: rng.sample(pool, min(n, len(pool)))
+    if selection != "cover":
+        raise ValueError(f"warmup.seed_selection must be 'random' or 'cover', got {selection!r}")
+
+    def cover(pool: list[Seed], n: int) -> list[Seed]:
+        if n <= 0:
+            return []
+        if n >= len(pool):
+            return rng.sample(pool, len(pool))
+        from sparring.embeddings import get_embedder
+
+        # Seeds are one or two sentences: 64 word pieces keep their meaning at a fraction of the cost.
+        vectors = get_embedder().encode([s.text for s in pool], max_seq_length=64)
+        return [pool[i] for i in cover_indices(vectors, n, rng.randrange(2**31))]
+
+    return cover
+
+
+def pick_benign_seeds(
+    benign: list[Seed],
+    n: int,
+    borderline_share: float,
+    rng: random.Random,
+    draw: SeedDraw | None = None,
+) -> list[Seed]:
+    """``n`` benign seeds, ``borderline_share`` of them (as far as there are any) sounding dangerous.
+
+    ``draw`` picks within each group (``seed_drawer``; a draw from ``rng`` by default)."""
+    draw = draw or seed_drawer("random", rng)
     borderline = [s for s in benign if s.source == BORDERLINE_SOURCE]
     plain = [s for s in benign if s.source != BORDERLINE_SOURCE]
     n_border = min(round(n * borderline_share), len(borderline))
-    picked = rng.sample(borderline, n_border) + rng.sample(plain, min(n - n_border, len(plain)))
+    picked = draw(borderline, n_border) + draw(plain, n - n_border)
     rng.shuffle(picked)
     return picked
 
