@@ -26,6 +26,12 @@ def test_cover_takes_one_row_from_each_cluster_whatever_its_size():
     assert sorted(blob[i] for i in picks) != [0, 1, 2]
 
 
+def test_cover_takes_the_row_nearest_each_centre():
+    x, _ = _blobs([9, 9])
+    x[4], x[13] = np.eye(8)[0] * 10.0, np.eye(8)[1] * 10.0  # one row at each blob's exact centre
+    assert sorted(cover_indices(x, 2, seed=0)) == [4, 13]
+
+
 def test_cover_gives_k_distinct_rows_even_with_duplicates():
     x = np.vstack([np.zeros((6, 4)), np.ones((2, 4))])  # six identical rows: k-means cannot split them
     chosen = cover_indices(x, 5, seed=0)
