@@ -59,7 +59,7 @@ def test_other_texts_or_window_are_a_miss(tmp_path):
 def test_a_truncated_or_misshapen_file_is_embedded_again_and_replaced(tmp_path):
     good = encode_cached(TEXTS, max_seq_length=64, cache_dir=tmp_path)
     (path,) = _files(tmp_path)
-    for bad in (path.read_bytes()[:100], None):
+    for bad in (path.read_bytes()[:100], b"", None):
         if bad is None:
             np.save(path, np.ones((2, EMBEDDING_DIM), dtype=np.float32))
         else:

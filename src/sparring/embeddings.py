@@ -117,8 +117,8 @@ def encode_cached(
         loaded = np.load(path, allow_pickle=False)
         if loaded.shape == (len(texts), EMBEDDING_DIM) and loaded.dtype == np.float32:
             vectors = loaded
-    except (OSError, ValueError):
-        pass  # missing or unreadable: embed again below
+    except (OSError, ValueError, EOFError):
+        pass  # missing, empty or unreadable: embed again below
     if vectors is None:
         vectors = get_embedder().encode(ordered, max_seq_length=max_seq_length)
         _save_atomically(folder, path, vectors)
