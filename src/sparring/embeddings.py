@@ -110,8 +110,7 @@ def encode_cached(
     order = sorted(range(len(texts)), key=texts.__getitem__)
     ordered = [texts[i] for i in order]
     blob = json.dumps([MODEL_NAME, max_seq_length, ordered], ensure_ascii=False).encode("utf-8")
-    folder = cache_root(cache_dir) / "embeddings"
-    path = folder / f"{hashlib.sha256(blob).hexdigest()}.npy"
+    path = cache_root(cache_dir) / "embeddings" / f"{hashlib.sha256(blob).hexdigest()}.npy"
     vectors = None
     try:
         loaded = np.load(path, allow_pickle=False)
@@ -121,17 +120,18 @@ def encode_cached(
         pass  # missing, empty or unreadable: embed again below
     if vectors is None:
         vectors = get_embedder().encode(ordered, max_seq_length=max_seq_length)
-        _save_atomically(folder, path, vectors)
+        _save_atomically(path, vectors)
     out = np.empty_like(vectors)
     out[order] = vectors
     return out
 
 
-def _save_atomically(folder: Path, path: Path, vectors: np.ndarray) -> None:
+def _save_atomically(path: Path, vectors: np.ndarray) -> None:
+    # A temp name of its own (not a fixed one): two runs may fill the same cache file at once.
     tmp = None
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".npy.tmp")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.tmp")
         with os.fdopen(fd, "wb") as f:
             np.save(f, vectors, allow_pickle=False)
         os.replace(tmp, path)
